@@ -1,0 +1,101 @@
+"""Typed settings read from VITRINE_* environment variables. The defaults are the embedded
+column of docs/architecture.md: SQLite under var/, in-process broker, ffmpeg supervised by the
+app. Every setting is documented in docs/configuration.md."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, get_type_hints
+
+
+class SettingError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    database_url: str = ""  # default: sqlite+aiosqlite:///<data_dir>/vitrine.db
+    redis_url: str = ""  # empty: in-process broker, deal gates and rate limits
+    secret_key: str = ""  # default: generated once and kept in <data_dir>/secret_key
+    public_url: str = ""  # how browsers reach this instance; default http://host:port
+    default_commission_bps: int = 1000  # 10 % of each paid order
+    max_upload_bytes: int = 8 * 1024 * 1024
+    login_attempts_per_minute: int = 10
+    session_days: int = 30
+    demo: bool = False  # seed the demo brand and show on start and run the synthetic source
+    log_level: str = "INFO"
+    # media
+    media_backend: str = "embedded"  # embedded | nginx-rtmp
+    ffmpeg: str = ""  # default: the binary bundled with imageio-ffmpeg
+    rtmp_port: int = 1935
+    srt_port: int = 9000
+    rtmp_public_url: str = ""  # what hosts type into OBS; default rtmp://<host>:<rtmp_port>/live
+    stream_grace_s: int = 60
+    abr_ladder: bool = False
+    sync_product_events: bool = True
+    # buying
+    reservation_minutes: int = 10
+    buy_platforms: tuple[str, ...] = ("ios", "android", "desktop", "web")
+    payment_webhook_secret: str = ""
+    # email
+    smtp_host: str = ""
+    smtp_port: int = 25
+    mail_from: str = "Vitrine <no-reply@localhost>"
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'vitrine.db'}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    def with_changes(self, **changes: Any) -> Settings:
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values.update(changes)
+        return Settings(**values)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build settings from VITRINE_<NAME> variables; a bad value names the variable."""
+    env = os.environ if environ is None else environ
+    hints = get_type_hints(Settings)
+    values: dict[str, Any] = {}
+    for spec in fields(Settings):
+        raw = env.get(f"VITRINE_{spec.name.upper()}")
+        if raw is None:
+            continue
+        values[spec.name] = _parse(spec.name, hints[spec.name], raw)
+    return Settings(**values)
+
+
+def _parse(name: str, kind: Any, raw: str) -> Any:
+    variable = f"VITRINE_{name.upper()}"
+    if kind is int:
+        try:
+            return int(raw)
+        except ValueError:
+            raise SettingError(f"{variable}={raw!r} must be a whole number") from None
+    if kind is bool:
+        if raw.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if raw.lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise SettingError(f"{variable}={raw!r} must be true or false")
+    if kind is Path:
+        return Path(raw)
+    if kind == tuple[str, ...]:
+        return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
+    return raw
+
+
+def settings_documentation() -> list[tuple[str, str]]:
+    """(variable, default) pairs, used by a test that keeps docs/configuration.md complete."""
+    defaults = Settings()
+    return [(f"VITRINE_{f.name.upper()}", str(getattr(defaults, f.name))) for f in fields(Settings)]

@@ -1,0 +1,134 @@
+"""Fixtures shared by the whole suite.
+
+Storage tests take the `db` fixture and run twice: on SQLite (always) and on PostgreSQL when
+VITRINE_TEST_POSTGRES_URL is set. Broker tests likewise run on the in-process broker and on
+Redis when VITRINE_TEST_REDIS_URL is set. What was skipped, and why, is printed at the end."""
+
+from __future__ import annotations
+
+import inspect
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from tests.backends import CHROMIUM, POSTGRES_URL, REDIS_URL
+from vitrine.core.db import Database, async_url
+from vitrine.models import Base
+
+
+_skipped_backends: dict[str, str] = {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Every `async def test_…` runs on asyncio through anyio, without a marker on each."""
+    if name.startswith("test") and inspect.iscoroutinefunction(obj):
+        pytest.mark.anyio(obj)
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+def pytest_report_header() -> list[str]:
+    return [
+        f"storage: sqlite{' + postgresql' if POSTGRES_URL else ' only (VITRINE_TEST_POSTGRES_URL unset)'}",
+        f"broker: memory{' + redis' if REDIS_URL else ' only (VITRINE_TEST_REDIS_URL unset)'}",
+        f"browser: {CHROMIUM or 'none (no chromium on PATH): browser tests are skipped'}",
+    ]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not REDIS_URL:
+        _skipped_backends["Redis"] = "VITRINE_TEST_REDIS_URL is not set"
+    if not CHROMIUM:
+        _skipped_backends["Chromium"] = "no chromium found (apt-get install chromium)"
+    for what, why in _skipped_backends.items():
+        terminalreporter.write_line(f"NOT TESTED: {what}: {why}", yellow=True)
+
+
+class PostgresDatabases:
+    """One scratch database per test session, emptied between tests."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = async_url(admin_url)
+        self.name = f"vitrine_test_{secrets.token_hex(4)}"
+        base, _, _ = self.admin_url.rpartition("/")
+        self.url = f"{base}/{self.name}"
+        self.ready = False
+
+    async def create(self) -> None:
+        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{self.name}"'))
+        await admin.dispose()
+        engine = create_async_engine(self.url)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+        self.ready = True
+
+    async def empty(self) -> None:
+        tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+        engine = create_async_engine(self.url)
+        async with engine.begin() as connection:
+            await connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    async def drop(self) -> None:
+        admin = create_async_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresDatabases | None]:
+    if not POSTGRES_URL:
+        _skipped_backends["PostgreSQL"] = "VITRINE_TEST_POSTGRES_URL is not set"
+        yield None
+        return
+    databases = PostgresDatabases(POSTGRES_URL)
+    yield databases
+    if databases.ready:
+        import anyio
+
+        anyio.run(databases.drop)
+
+
+STORAGE = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=STORAGE)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres: PostgresDatabases | None
+) -> AsyncIterator[str]:
+    """A URL to an empty database with the current schema, on each storage in turn."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'vitrine.db'}"
+        engine = create_async_engine(url)
+        async with engine.begin() as connection:
+            await connection.run_sync(Base.metadata.create_all)
+        await engine.dispose()
+        yield url
+        return
+    if postgres is None:
+        pytest.skip("PostgreSQL not configured: set VITRINE_TEST_POSTGRES_URL")
+    if not postgres.ready:
+        await postgres.create()
+    else:
+        await postgres.empty()
+    yield postgres.url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    database = Database(database_url)
+    yield database
+    await database.dispose()
