@@ -13,13 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.backends import CHROMIUM, POSTGRES_URL, REDIS_URL
+from tests.web import Browser
+from vitrine.app import create_app
+from vitrine.config import Settings
 from vitrine.core.db import Database, async_url
 from vitrine.models import Base
-
 
 _skipped_backends: dict[str, str] = {}
 
@@ -132,3 +136,37 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     database = Database(database_url)
     yield database
     await database.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings of an instance under test: its own data directory, the test database."""
+    return Settings(
+        data_dir=tmp_path / "var",
+        database_url=database_url,
+        secret_key="test-secret-key-" + "x" * 32,
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> Litestar:
+    return create_app(settings)
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The running app. It lives in its own event loop: set data up through `db`, not through
+    the app's own services."""
+    async with AsyncTestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def browser(client: AsyncTestClient[Litestar]) -> Browser:
+    return Browser(client)
+
+
+@pytest.fixture
+def other_browser(client: AsyncTestClient[Litestar]) -> Browser:
+    """A second person on the same instance, with cookies of their own."""
+    return Browser(client)

@@ -97,7 +97,7 @@ def is_sqlite(url: str) -> bool:
 
 
 def async_url(url: str) -> str:
-    """Accept the URLs people write (postgres://, postgresql://, sqlite:///) and pick our drivers."""
+    """Accept the URLs people write (postgres://, sqlite:///...) and pick our async drivers."""
     for plain, driver in (
         ("postgres://", "postgresql+asyncpg://"),
         ("postgresql://", "postgresql+asyncpg://"),

@@ -1,0 +1,106 @@
+"""The ASGI application: wires storage, broker and the optional parts from settings; no globals."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.exceptions import HTTPException
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+
+from vitrine.config import Settings
+from vitrine.core.broker import MemoryBroker
+from vitrine.core.db import Database
+from vitrine.core.errors import VitrineError
+from vitrine.web import filters
+from vitrine.web.api import routes as api_routes
+from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
+from vitrine.web.pages import accounts, admin, browse, merchants
+from vitrine.web.security import security_headers
+from vitrine.web.services import Services
+
+WEB = Path(__file__).resolve().parent / "web"
+log = logging.getLogger(__name__)
+
+
+def secret_key(settings: Settings) -> str:
+    """VITRINE_SECRET_KEY, or one generated on first start and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Litestar:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    (settings.data_dir / "media").mkdir(exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        db = Database(settings.database)
+        broker = _broker(settings)
+        await broker.start()
+        app.state.services = Services(settings=settings, db=db, broker=broker)
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await db.dispose()
+
+    templates = TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine)
+    templates.engine_callback = filters.install
+    page_routes = [*accounts.routes, *browse.routes, *merchants.routes, *admin.routes]
+    return Litestar(
+        route_handlers=[
+            *page_routes,
+            *extra_routes,
+            Router("/api/v1", route_handlers=api_routes.handlers()),
+            create_static_files_router("/static", directories=[WEB / "static"], name="static"),
+            create_static_files_router(
+                "/media", directories=[settings.data_dir / "media"], name="media"
+            ),
+        ],
+        lifespan=[lifespan],
+        template_config=templates,
+        csrf_config=CSRFConfig(
+            secret=secret_key(settings),
+            cookie_name="vitrine_csrf",
+            cookie_samesite="lax",
+            cookie_secure=settings.base_url.startswith("https://"),
+            header_name="x-csrf-token",
+            exclude=["/api/v1", "/media/nginx", "/payments/webhook"],
+        ),
+        exception_handlers={
+            VitrineError: on_vitrine_error,
+            HTTPException: on_http_error,
+            Exception: on_unexpected,
+        },
+        middleware=[security_headers],
+        request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
+        openapi_config=api_routes.openapi_config(),
+        debug=False,
+    )
+
+
+def _broker(settings: Settings) -> Any:
+    if settings.redis_url:
+        from vitrine.core import broker as broker_module
+
+        factory = getattr(broker_module, "broker_from_url", None)
+        if factory is not None:
+            return factory(settings.redis_url)
+    return MemoryBroker()

@@ -1,0 +1,149 @@
+"""REST API v1 for partners. Reads of public data need no token; changes need a merchant's
+API token (`Authorization: Bearer vtr_…`). Errors are application/problem+json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, patch, post
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.params import FromPath, JSONBody
+
+from vitrine.accounts import merchants
+from vitrine.accounts.models import MerchantStatus
+from vitrine.catalog.queries import shop_products
+from vitrine.core.errors import NotFound
+from vitrine.shows import listing, schedule
+from vitrine.web.api.schemas import (
+    MerchantOut,
+    ProductSummaryOut,
+    ShowIn,
+    ShowOut,
+    merchant_out,
+    product_summary_out,
+    show_out,
+)
+from vitrine.web.auth import api_actor
+from vitrine.web.services import services_of
+
+SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}]
+
+
+def _base(request: Request[Any, Any, Any]) -> str:
+    return services_of(request).settings.base_url
+
+
+async def _approved(request: Request[Any, Any, Any], handle: FromPath[str]) -> Any:
+    merchant = await merchants.merchant_by_handle(services_of(request).db, handle)
+    actor = await api_actor(request)
+    if merchant.status is not MerchantStatus.APPROVED and not actor.works_for(merchant.id):
+        raise NotFound(f"No brand called @{handle}")
+    return merchant
+
+
+@get("/merchants", summary="Approved brands")
+async def list_merchants(request: Request[Any, Any, Any]) -> list[MerchantOut]:
+    found = await merchants.list_merchants(services_of(request).db, status=MerchantStatus.APPROVED)
+    return [merchant_out(merchant, _base(request)) for merchant in found]
+
+
+@get("/merchants/{handle:str}", summary="One brand")
+async def get_merchant(request: Request[Any, Any, Any], handle: FromPath[str]) -> MerchantOut:
+    return merchant_out(await _approved(request, handle), _base(request))
+
+
+@get("/merchants/{handle:str}/products", summary="A brand's active products")
+async def list_products(
+    request: Request[Any, Any, Any], handle: FromPath[str]
+) -> list[ProductSummaryOut]:
+    merchant = await _approved(request, handle)
+    items = await shop_products(services_of(request).db, merchant.id, limit=500)
+    return [product_summary_out(item, _base(request)) for item in items]
+
+
+@get("/merchants/{handle:str}/shows", summary="A brand's shows, newest first")
+async def list_shows(request: Request[Any, Any, Any], handle: FromPath[str]) -> list[ShowOut]:
+    merchant = await _approved(request, handle)
+    found = await listing.shows_of_merchant(services_of(request).db, merchant.id)
+    return [show_out(show, merchant.handle, _base(request)) for show in found]
+
+
+@get("/shows/{show_id:int}", summary="One show")
+async def get_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> ShowOut:
+    card = await listing.get_show(services_of(request).db, show_id)
+    await _approved(request, card.merchant.handle)
+    return show_out(card.show, card.merchant.handle, _base(request))
+
+
+def _draft(data: ShowIn) -> schedule.ShowDraft:
+    return schedule.ShowDraft(
+        title=data.title,
+        description=data.description,
+        starts_local=data.starts_at,
+        expected_minutes=data.expected_minutes,
+        product_ids=tuple(data.product_ids),
+        host_emails=tuple(data.host_emails),
+    )
+
+
+@post("/merchants/{handle:str}/shows", summary="Schedule a show", security=SECURITY)
+async def create_show(
+    request: Request[Any, Any, Any], handle: FromPath[str], data: JSONBody[ShowIn]
+) -> ShowOut:
+    services = services_of(request)
+    actor = await api_actor(request)
+    merchant = await merchants.merchant_by_handle(services.db, handle)
+    show = await schedule.schedule_show(services.db, actor, merchant.id, _draft(data))
+    return show_out(show, merchant.handle, _base(request))
+
+
+@patch("/shows/{show_id:int}", summary="Reschedule a show that has not started", security=SECURITY)
+async def update_show(
+    request: Request[Any, Any, Any], show_id: FromPath[int], data: JSONBody[ShowIn]
+) -> ShowOut:
+    services = services_of(request)
+    show = await schedule.reschedule_show(
+        services.db, await api_actor(request), show_id, _draft(data)
+    )
+    card = await listing.get_show(services.db, show.id)
+    return show_out(card.show, card.merchant.handle, _base(request))
+
+
+@post(
+    "/shows/{show_id:int}/cancel", summary="Cancel a show that has not started", security=SECURITY
+)
+async def cancel_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> ShowOut:
+    services = services_of(request)
+    await schedule.cancel_show(services.db, await api_actor(request), show_id)
+    card = await listing.get_show(services.db, show_id)
+    return show_out(card.show, card.merchant.handle, _base(request))
+
+
+def handlers() -> list[Any]:
+    return [
+        list_merchants,
+        get_merchant,
+        list_products,
+        list_shows,
+        get_show,
+        create_show,
+        update_show,
+        cancel_show,
+    ]
+
+
+def openapi_config() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Vitrine API",
+        version="1",
+        path="/api/v1",
+        render_plugins=[],
+        components=Components(
+            security_schemes={
+                "apiToken": SecurityScheme(
+                    type="http", scheme="bearer", description="A merchant's API token (vtr_…)"
+                )
+            }
+        ),
+    )

@@ -1,0 +1,37 @@
+"""Who is asking, for pages (session cookie) and for the API (bearer token)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request
+
+from vitrine.accounts.actor import GUEST, Actor
+from vitrine.accounts.api_tokens import actor_for_api_token
+from vitrine.accounts.users import actor_for_session
+from vitrine.web.services import services_of
+
+SESSION_COOKIE = "vitrine_session"
+
+
+async def page_actor(request: Request[Any, Any, Any]) -> Actor:
+    cached = request.state.get("actor")
+    if isinstance(cached, Actor):
+        return cached
+    actor = await actor_for_session(services_of(request).db, request.cookies.get(SESSION_COOKIE))
+    request.state["actor"] = actor
+    return actor
+
+
+async def api_actor(request: Request[Any, Any, Any]) -> Actor:
+    """Partners authenticate with `Authorization: Bearer <token>`; no token means a guest.
+    The API never accepts the session cookie, so it needs no CSRF token."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if not header:
+        return GUEST
+    return await actor_for_api_token(services_of(request).db, scheme, token.strip())
+
+
+def client_address(request: Request[Any, Any, Any]) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,133 @@
+"""A merchant applies, the operator approves, the merchant schedules a show; shoppers find it."""
+
+from __future__ import annotations
+
+import re
+
+from tests.factories import make_user
+from tests.web import Browser
+
+from vitrine.core.db import Database
+
+
+async def test_a_brand_applies_is_approved_schedules_a_show_and_shoppers_find_it(
+    browser: Browser, other_browser: Browser, db: Database
+) -> None:
+    await make_user(db, "ops@example.com", operator=True)
+    await browser.sign_up("maker@example.com", "Maker")
+
+    applied = await browser.submit(
+        "/apply",
+        {
+            "brand_name": "Acme Tees",
+            "handle": "acme",
+            "description": "Organic tees",
+            "website": "https://acme.example",
+            "contact_email": "shop@acme.example",
+            "currency": "eur",
+            "time_zone": "Europe/Paris",
+        },
+    )
+    assert applied.status_code == 303
+    dashboard = await browser.get(applied.headers["location"])
+    assert "Your application is being reviewed" in dashboard.text
+    refused = await browser.get(applied.headers["location"] + "/shows/new")
+    assert refused.status_code == 403
+    assert "not approved yet" in refused.text
+
+    await other_browser.log_in("ops@example.com")
+    admin = await other_browser.get("/admin")
+    merchant_id = re.search(r"/admin/merchants/(\d+)/decision", admin.text).group(1)  # type: ignore[union-attr]
+    decided = await other_browser.submit(
+        f"/admin/merchants/{merchant_id}/decision", {"decision": "approve", "reason": ""}
+    )
+    assert decided.status_code == 303
+
+    scheduled = await browser.submit(
+        f"/manage/{merchant_id}/shows/new",
+        {
+            "title": "Tee drop",
+            "description": "",
+            "starts_at": "2099-06-01T19:00",
+            "expected_minutes": "45",
+        },
+    )
+    assert scheduled.status_code == 303
+    home = await other_browser.get("/")
+    assert "Tee drop" in home.text
+    brand = await other_browser.get("/brands/acme")
+    assert "Tee drop" in brand.text
+    show_page = await other_browser.get(
+        scheduled.headers["location"].replace(f"/manage/{merchant_id}", "")
+    )
+    assert show_page.status_code == 200
+    assert 'data-countdown="2099-06-01T17:00:00Z"' in show_page.text  # 19:00 in Paris is 17:00 UTC
+
+
+async def test_a_rejection_needs_a_reason_and_the_applicant_sees_it(
+    browser: Browser, other_browser: Browser, db: Database
+) -> None:
+    await make_user(db, "ops@example.com", operator=True)
+    await browser.sign_up("maker@example.com")
+    applied = await browser.submit(
+        "/apply",
+        {
+            "brand_name": "Shady",
+            "handle": "shady",
+            "contact_email": "s@shady.example",
+            "currency": "EUR",
+            "time_zone": "UTC",
+        },
+    )
+    merchant_path = applied.headers["location"]
+    merchant_id = merchant_path.rsplit("/", 1)[1]
+    await other_browser.log_in("ops@example.com")
+
+    no_reason = await other_browser.submit(
+        f"/admin/merchants/{merchant_id}/decision", {"decision": "reject", "reason": " "}
+    )
+    assert no_reason.status_code == 422
+    assert "Tell the applicant why" in no_reason.text
+
+    await other_browser.submit(
+        f"/admin/merchants/{merchant_id}/decision",
+        {"decision": "reject", "reason": "No website content yet"},
+    )
+    status = await browser.get(merchant_path)
+    assert "Your application was not approved: No website content yet" in status.text
+    hidden = await other_browser.get("/brands/shady")
+    assert hidden.status_code == 404
+
+
+async def test_the_application_form_names_every_field_to_fix(browser: Browser) -> None:
+    await browser.sign_up("maker@example.com")
+    response = await browser.submit(
+        "/apply",
+        {
+            "brand_name": "",
+            "handle": "-bad-",
+            "website": "acme.example",
+            "contact_email": "nope",
+            "currency": "EURO",
+            "time_zone": "Mars/Olympus",
+        },
+    )
+    assert response.status_code == 422
+    errors = dict(re.findall(r'data-error-for="(\w+)">([^<]+)<', response.text))
+    assert errors == {
+        "brand_name": "Enter your brand&#39;s name (at most 80 characters)",
+        "handle": "Use 3 to 30 lower-case letters, digits or dashes, not starting or ending with a dash",
+        "website": "Enter the full address, starting with https://",
+        "contact_email": "Enter an e-mail address where we can reach you",
+        "currency": "&#39;EURO&#39; is not an ISO 4217 currency code; use one such as EUR, USD or GBP",
+        "time_zone": "&#39;Mars/Olympus&#39; is not a time zone; use one like Europe/Paris",
+    }
+
+
+async def test_a_form_posted_without_the_csrf_token_is_refused(browser: Browser) -> None:
+    await browser.get("/login")
+    response = await browser.client.post(
+        "/login", data={"email": "a@example.com", "password": "x"}, follow_redirects=False
+    )
+    assert response.status_code == 403
+    assert "This form has expired; reload the page and try again" in response.text
