@@ -1,0 +1,52 @@
+# Vitrine — the two commands of the README are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := src/vitrine/web/static/vendor
+
+.PHONY: setup run test lint typecheck check-imports bench-smoke clean
+
+## setup: create .venv and install Python and front-end packages (changes nothing else)
+setup: $(VENV)/.installed node_modules/.installed $(VENDOR)/hls.min.js
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv 2>/dev/null || true
+	@if test -x $(BIN)/uv; then \
+	  $(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock && \
+	  $(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e . ; \
+	else \
+	  $(BIN)/python -m pip install -q -r requirements.lock && \
+	  $(BIN)/python -m pip install -q --no-deps -e . ; \
+	fi
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(VENDOR)/hls.min.js: node_modules/.installed
+	@mkdir -p $(VENDOR)
+	@cp node_modules/hls.js/dist/hls.min.js $@
+
+## run: the server with the demo brand and its live show on the embedded defaults
+run: setup
+	@$(BIN)/vitrine serve --demo
+
+## test: lint, types, import rules, and the whole test suite (with benchmark smoke runs)
+test: setup lint typecheck check-imports
+	@$(BIN)/pytest
+
+lint:
+	@$(BIN)/ruff check src tests bench
+	@$(BIN)/ruff format --check --quiet src tests bench
+
+typecheck:
+	@$(BIN)/mypy
+
+check-imports:
+	@$(BIN)/lint-imports --no-cache --quiet 2>/dev/null || $(BIN)/lint-imports --no-cache
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)
