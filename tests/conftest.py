@@ -7,6 +7,9 @@ Redis when VITRINE_TEST_REDIS_URL is set. What was skipped, and why, is printed 
 from __future__ import annotations
 
 import inspect
+import os
+
+os.environ.setdefault("VITRINE_PASSWORD_HASHING", "fast")  # before vitrine is imported
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -38,6 +41,16 @@ def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: objec
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI (VITRINE_TEST_REQUIRE=postgres,redis,chromium) a missing service fails the run
+    instead of silently skipping what needs it."""
+    required = {part for part in os.environ.get("VITRINE_TEST_REQUIRE", "").split(",") if part}
+    present = {"postgres": POSTGRES_URL, "redis": REDIS_URL, "chromium": CHROMIUM}
+    absent = sorted(name for name in required if not present.get(name))
+    if absent:
+        raise pytest.UsageError(f"required for this run but not available: {', '.join(absent)}")
 
 
 def pytest_report_header() -> list[str]:

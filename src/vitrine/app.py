@@ -66,8 +66,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
     page_routes = [*accounts.routes, *browse.routes, *merchants.routes, *admin.routes]
     return Litestar(
         route_handlers=[
-            *page_routes,
-            *extra_routes,
+            Router("/", route_handlers=[*page_routes, *extra_routes], include_in_schema=False),
             Router("/api/v1", route_handlers=api_routes.handlers()),
             create_static_files_router("/static", directories=[WEB / "static"], name="static"),
             create_static_files_router(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrine.core.clock import utc_now
@@ -41,6 +41,12 @@ class Show(Base):
     pinned_product_id: Mapped[int | None] = mapped_column(
         ForeignKey("products.id", ondelete="SET NULL"), default=None
     )
+    # The host's encoder: online while frames arrive; a short drop keeps the show live.
+    # With a preview first, the stream arriving only lights the studio's preview; the host then
+    # presses Go live. Without, the show goes live the moment the stream arrives.
+    preview_first: Mapped[bool] = mapped_column(Boolean, default=False)
+    stream_online: Mapped[bool] = mapped_column(Boolean, default=False)
+    stream_lost_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     slow_mode_s: Mapped[int] = mapped_column(Integer, default=0)
     created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)

@@ -1,0 +1,145 @@
+"""Partners use the REST API with a merchant's token; errors are problem+json documents."""
+
+from __future__ import annotations
+
+import re
+
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from tests.factories import make_merchant, make_show, make_user
+from tests.web import Browser
+from vitrine.core.db import Database
+
+PROBLEM = "application/problem+json"
+
+
+async def _token(browser: Browser, merchant_id: int) -> str:
+    page = await browser.submit(f"/manage/{merchant_id}/tokens", {"name": "Storefront sync"})
+    assert page.status_code == 201 or page.status_code == 200, page.text
+    found = re.search(r'data-testid="new-token">(vtr_[\w-]+)<', page.text)
+    assert found is not None
+    return found.group(1)
+
+
+async def test_a_partner_schedules_and_cancels_a_show_with_a_token(
+    db: Database, browser: Browser, client: AsyncTestClient[Litestar]
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    await browser.log_in("owner@example.com")
+    token = await _token(browser, merchant.id)
+    auth = {"authorization": f"Bearer {token}"}
+
+    created = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={"title": "API show", "starts_at": "2099-03-01T18:00:00Z", "expected_minutes": 20},
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    show = created.json()
+    assert show["title"] == "API show"
+    assert show["scheduled_start"] == "2099-03-01T18:00:00Z"
+    assert show["status"] == "scheduled"
+    assert "stream_key" not in show
+
+    listed = await client.get("/api/v1/merchants/acme/shows")
+    assert [item["id"] for item in listed.json()] == [show["id"]]
+
+    cancelled = await client.post(f"/api/v1/shows/{show['id']}/cancel", headers=auth)
+    assert cancelled.status_code == 201
+    assert cancelled.json()["status"] == "cancelled"
+
+
+async def test_another_brands_token_cannot_schedule_for_us(
+    db: Database, browser: Browser, client: AsyncTestClient[Litestar]
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    await make_merchant(db, owner, "acme")
+    rival = await make_user(db, "rival@example.com")
+    rival_brand = await make_merchant(db, rival, "rival")
+    await browser.log_in("rival@example.com")
+    token = await _token(browser, rival_brand.id)
+
+    response = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={"title": "Hijack", "starts_at": "2099-03-01T18:00:00Z", "expected_minutes": 20},
+        headers={"authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 403
+    assert response.headers["content-type"].startswith(PROBLEM)
+    assert response.json()["detail"] == "Only this brand's owner and staff can do this"
+
+
+async def test_bad_requests_get_problem_documents_naming_the_field(
+    db: Database, client: AsyncTestClient[Litestar], browser: Browser
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    await browser.log_in("owner@example.com")
+    auth = {"authorization": f"Bearer {await _token(browser, merchant.id)}"}
+
+    past = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={"title": "Late", "starts_at": "2001-01-01T10:00", "expected_minutes": 20},
+        headers=auth,
+    )
+    assert past.status_code == 422
+    assert past.json()["errors"] == {
+        "starts_at": "This time has passed; choose a time after now (Europe/Paris time)"
+    }
+
+    malformed = await client.post(
+        "/api/v1/merchants/acme/shows", content=b"{not json", headers={**auth, "content-type": "application/json"}
+    )
+    assert malformed.status_code == 400
+    assert malformed.headers["content-type"].startswith(PROBLEM)
+
+    wrong_type = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={"title": "X", "starts_at": "2099-01-01T10:00", "expected_minutes": "soon"},
+        headers=auth,
+    )
+    assert wrong_type.status_code == 400
+    assert "expected_minutes" in wrong_type.text
+
+    bad_token = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={"title": "X", "starts_at": "2099-01-01T10:00", "expected_minutes": 5},
+        headers={"authorization": "Bearer vtr_forged"},
+    )
+    assert bad_token.status_code == 401
+    assert bad_token.json()["detail"] == (
+        "This API token is unknown or was revoked; create a new one in Settings"
+    )
+
+    missing = await client.get("/api/v1/shows/424242")
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "type": "about:blank", "title": "Not found", "status": 404, "detail": "No show #424242"
+    }
+
+
+async def test_a_revoked_token_stops_working(
+    db: Database, browser: Browser, client: AsyncTestClient[Litestar]
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    show = await make_show(db, owner, merchant)
+    await browser.log_in("owner@example.com")
+    token = await _token(browser, merchant.id)
+    team = await browser.get(f"/manage/{merchant.id}/team")
+    token_id = re.search(r"/tokens/(\d+)/revoke", team.text).group(1)  # type: ignore[union-attr]
+    await browser.submit(f"/manage/{merchant.id}/tokens/{token_id}/revoke")
+
+    response = await client.post(
+        f"/api/v1/shows/{show.id}/cancel", headers={"authorization": f"Bearer {token}"}
+    )
+    assert response.status_code == 401
+
+
+async def test_the_openapi_document_describes_the_api(client: AsyncTestClient[Litestar]) -> None:
+    document = (await client.get("/api/v1/openapi.json")).json()
+    assert document["info"]["title"] == "Vitrine API"
+    assert "/api/v1/merchants/{handle}/shows" in document["paths"]
+    assert not any(path.startswith("/manage") for path in document["paths"])
