@@ -158,6 +158,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_dir=tmp_path / "var",
         database_url=database_url,
         secret_key="test-secret-key-" + "x" * 32,
+        live_port=0,  # the edge picks a free port; pages link to the one it got
     )
 
 

@@ -17,15 +17,13 @@ from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from vitrine.config import Settings
-from vitrine.core.broker import MemoryBroker
-from vitrine.core.db import Database
 from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web.api import routes as api_routes
 from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
 from vitrine.web.pages import accounts, admin, browse, merchants
 from vitrine.web.security import security_headers
-from vitrine.web.services import Services
+from vitrine.wiring import running
 
 WEB = Path(__file__).resolve().parent / "web"
 log = logging.getLogger(__name__)
@@ -51,15 +49,9 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        db = Database(settings.database)
-        broker = _broker(settings)
-        await broker.start()
-        app.state.services = Services(settings=settings, db=db, broker=broker)
-        try:
+        async with running(settings, with_edge=settings.live_edge) as services:
+            app.state.services = services
             yield
-        finally:
-            await broker.stop()
-            await db.dispose()
 
     templates = TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine)
     templates.engine_callback = filters.install
@@ -93,13 +85,3 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         openapi_config=api_routes.openapi_config(),
         debug=False,
     )
-
-
-def _broker(settings: Settings) -> Any:
-    if settings.redis_url:
-        from vitrine.core import broker as broker_module
-
-        factory = getattr(broker_module, "broker_from_url", None)
-        if factory is not None:
-            return factory(settings.redis_url)
-    return MemoryBroker()

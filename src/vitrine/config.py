@@ -30,6 +30,10 @@ class Settings:
     session_days: int = 30
     demo: bool = False  # seed the demo brand and show on start and run the synthetic source
     log_level: str = "INFO"
+    # live channel (WebSocket edge)
+    live_port: int = 8001  # the edge listens here, in the web process by default
+    live_edge: bool = True  # false: this web process runs no edge (`vitrine edge` runs it)
+    live_public_url: str = ""  # what browsers connect to; default ws://<host>:<live_port>
     # media
     media_backend: str = "embedded"  # embedded | nginx-rtmp
     ffmpeg: str = ""  # default: the binary bundled with imageio-ffmpeg
@@ -51,6 +55,10 @@ class Settings:
     @property
     def database(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'vitrine.db'}"
+
+    @property
+    def live_url(self) -> str:
+        return self.live_public_url.rstrip("/") or f"ws://{self.host}:{self.live_port}"
 
     @property
     def base_url(self) -> str:

@@ -7,9 +7,17 @@ from typing import Any
 
 from litestar import Request
 
+from vitrine.chat.service import ChatService
 from vitrine.config import Settings
 from vitrine.core.broker import Broker
 from vitrine.core.db import Database
+from vitrine.core.ratelimit import RateLimiter
+from vitrine.live.channel import LiveChannel
+from vitrine.live.edge import LiveEdge
+from vitrine.shows.live_state import ShowLifecycle
+from vitrine.shows.models import Show, ShowStatus
+from vitrine.shows.on_air import OnAir
+from vitrine.shows.snapshot import ShowSnapshots
 
 
 @dataclass(slots=True)
@@ -17,7 +25,30 @@ class Services:
     settings: Settings
     db: Database
     broker: Broker
-    extras: dict[str, Any] = field(default_factory=dict)  # optional parts (media, live) by name
+    limiter: RateLimiter
+    channel: LiveChannel
+    chat: ChatService
+    snapshots: ShowSnapshots
+    lifecycle: ShowLifecycle
+    on_air: OnAir
+    edge: LiveEdge | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def live_url(self) -> str:
+        """Where browsers open the live channel (the edge's real port when it chose one)."""
+        settings = self.settings
+        if settings.live_public_url or self.edge is None:
+            return settings.live_url
+        return f"ws://{settings.host}:{self.edge.port}"
+
+    def hls_url(self, show: Show) -> str | None:
+        """Where the player finds the show's video: the live playlist, or the replay."""
+        if show.status is ShowStatus.LIVE:
+            return f"/hls/{show.id}/live.m3u8"
+        if show.status is ShowStatus.ENDED:
+            return f"/hls/{show.id}/replay.m3u8"
+        return None
 
 
 def services_of(request: Request[Any, Any, Any]) -> Services:

@@ -68,7 +68,14 @@ async def show_page(request: Request[Any, Any, Any], show_id: FromPath[int]) -> 
     ):
         raise NotFound(f"No show #{show_id}")
     products = await shop_products(services.db, card.merchant.id, show_id=show_id)
-    return await render(request, "shows/show.html", card=card, products=products)
+    return await render(
+        request,
+        "shows/show.html",
+        card=card,
+        products=products,
+        live_url=f"{services.settings.live_url}/shows/{show_id}/live",
+        hls_src=services.hls_url(card.show),
+    )
 
 
 routes = [home, brand_profile, follow_brand, show_page]
