@@ -21,7 +21,7 @@ from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web.api import routes as api_routes
 from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
-from vitrine.web.pages import accounts, admin, browse, merchants
+from vitrine.web.pages import accounts, admin, browse, merchants, studio
 from vitrine.web.security import security_headers
 from vitrine.wiring import running
 
@@ -55,7 +55,13 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
 
     templates = TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine)
     templates.engine_callback = filters.install
-    page_routes = [*accounts.routes, *browse.routes, *merchants.routes, *admin.routes]
+    page_routes = [
+        *accounts.routes,
+        *browse.routes,
+        *merchants.routes,
+        *admin.routes,
+        *studio.routes,
+    ]
     return Litestar(
         route_handlers=[
             Router("/", route_handlers=[*page_routes, *extra_routes], include_in_schema=False),

@@ -30,7 +30,14 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--autoplay-policy=no-user-gesture-required",
 ]
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+# bypass_csp lets the tests evaluate expressions in pages; the CSP itself has its own tests.
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "is_mobile": True,
+    "has_touch": True,
+    "bypass_csp": True,
+}
+DESKTOP = {"viewport": {"width": 1280, "height": 900}, "bypass_csp": True}
 
 
 def free_port() -> int:
@@ -68,6 +75,7 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None) -> LiveS
         **inherited,
         "VITRINE_DATA_DIR": str(tmp / "var"),
         "VITRINE_PORT": str(port),
+        "VITRINE_LIVE_PORT": str(free_port()),
         "VITRINE_HOST": "127.0.0.1",
         "VITRINE_LOG_LEVEL": "WARNING",
         "VITRINE_SECRET_KEY": "browser-test-secret-" + "x" * 30,

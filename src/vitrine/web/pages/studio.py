@@ -1,0 +1,158 @@
+"""The host's studio during a show: go live, pin products, announce, moderate the chat and
+answer questions. Actions answer JSON to the studio's script, or redirect a plain form back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Template
+
+from vitrine.accounts.actor import Actor
+from vitrine.core.errors import NotFound, ValidationFailed
+from vitrine.shows import listing, schedule
+from vitrine.shows.on_air import lineup_items
+from vitrine.web.auth import page_actor
+from vitrine.web.errors import wants_json
+from vitrine.web.pages.common import back_to, form_of, int_field, render
+from vitrine.web.services import Services, services_of
+
+
+async def _host(request: Request[Any, Any, Any], show_id: int) -> tuple[Services, Actor]:
+    services = services_of(request)
+    actor = await page_actor(request)
+    actor.require_signed_in()
+    card = await listing.get_show(services.db, show_id)
+    async with services.db.read() as session:
+        if not await schedule.is_host(session, actor, card.show):
+            raise NotFound(f"No show #{show_id} that you host")
+    return services, actor
+
+
+def _done(request: Request[Any, Any, Any], show_id: int, **body: Any) -> Response[Any]:
+    if wants_json(request):
+        return Response({"ok": True, **body}, status_code=200)
+    return back_to(f"/studio/{show_id}")
+
+
+@get("/studio/{show_id:int}")
+async def studio(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Template:
+    services, _actor = await _host(request, show_id)
+    card = await listing.get_show(services.db, show_id)
+    async with services.db.read() as session:
+        lineup = await lineup_items(session, show_id)
+    return await render(
+        request,
+        "studio/show.html",
+        card=card,
+        lineup=lineup,
+        questions=await services.chat.open_questions(show_id),
+        live_url=f"{services.live_url}/shows/{show_id}/live",
+        hls_src=f"/hls/{show_id}/live.m3u8",
+    )
+
+
+@post("/studio/{show_id:int}/go-live")
+async def go_live(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    show = await services.lifecycle.go_live(actor, show_id)
+    return _done(request, show_id, state=show.status.value)
+
+
+@post("/studio/{show_id:int}/end")
+async def end_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    show = await services.lifecycle.end(actor, show_id)
+    return _done(request, show_id, state=show.status.value)
+
+
+@post("/studio/{show_id:int}/pin")
+async def pin(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    values = await form_of(request)
+    if values.get("product_id"):
+        await services.on_air.pin(actor, show_id, int_field(values, "product_id", label="Product"))
+    else:
+        await services.on_air.unpin(actor, show_id)
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/lineup")
+async def reorder(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    values = await form_of(request)
+    try:
+        order = [int(part) for part in values.get("order", "").split(",") if part.strip()]
+    except ValueError:
+        raise ValidationFailed({"order": "Send product ids separated by commas"}) from None
+    await services.on_air.reorder(actor, show_id, order)
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/announce")
+async def announce(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    await services.on_air.announce(actor, show_id, (await form_of(request)).get("text", ""))
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/slow-mode")
+async def slow_mode(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    seconds = int_field(await form_of(request), "seconds", label="Slow mode")
+    await services.chat.set_slow_mode(actor, show_id, seconds)
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/messages/{message_id:int}/{action:str}")
+async def moderate_message(
+    request: Request[Any, Any, Any],
+    show_id: FromPath[int],
+    message_id: FromPath[int],
+    action: FromPath[str],
+) -> Response[Any]:
+    services = services_of(request)
+    actor = await page_actor(request)
+    if action == "remove":
+        await services.chat.remove_message(actor, show_id, message_id)
+    elif action == "answered":
+        await services.chat.answer_question(actor, show_id, message_id)
+    else:
+        raise NotFound(f"No message action '{action}'; use remove or answered")
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/users/{user_id:int}/{action:str}")
+async def moderate_user(
+    request: Request[Any, Any, Any],
+    show_id: FromPath[int],
+    user_id: FromPath[int],
+    action: FromPath[str],
+) -> Response[Any]:
+    services = services_of(request)
+    actor = await page_actor(request)
+    values = await form_of(request)
+    if action == "timeout":
+        minutes = int_field(values, "minutes", label="Minutes") if values.get("minutes") else 5
+        until = await services.chat.time_out(
+            actor, show_id, user_id, minutes=minutes, reason=values.get("reason", "")
+        )
+        return _done(request, show_id, until=until.isoformat())
+    if action == "ban":
+        await services.chat.ban(actor, show_id, user_id, reason=values.get("reason", ""))
+        return _done(request, show_id)
+    raise NotFound(f"No user action '{action}'; use timeout or ban")
+
+
+routes = [
+    go_live,
+    end_show,
+    pin,
+    reorder,
+    announce,
+    slow_mode,
+    moderate_message,
+    moderate_user,
+    studio,
+]
