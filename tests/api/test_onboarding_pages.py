@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.factories import make_user
+from tests.factories import make_merchant, make_user
 from tests.web import Browser
 
 from vitrine.core.db import Database
@@ -131,3 +131,21 @@ async def test_a_form_posted_without_the_csrf_token_is_refused(browser: Browser)
     )
     assert response.status_code == 403
     assert "This form has expired; reload the page and try again" in response.text
+
+
+async def test_a_shopper_follows_and_unfollows_a_brand(browser: Browser, db: Database) -> None:
+    owner = await make_user(db, "owner@example.com")
+    await make_merchant(db, owner, "acme")
+    guest_view = await browser.get("/brands/acme")
+    assert 'data-testid="follower-count">0<' in guest_view.text
+    assert "/login?next=/brands/acme" in guest_view.text
+
+    await browser.sign_up("fan@example.com")
+    await browser.submit("/brands/acme/follow", {"on": "1"})
+    await browser.submit("/brands/acme/follow", {"on": "1"})  # twice is still one follow
+    followed = await browser.get("/brands/acme")
+    assert 'data-testid="follower-count">1<' in followed.text
+    assert ">Following<" in followed.text
+
+    await browser.submit("/brands/acme/follow", {"on": "0"})
+    assert 'data-testid="follower-count">0<' in (await browser.get("/brands/acme")).text

@@ -1,0 +1,10 @@
+"""Unit tests of the live channel run their async tests on asyncio."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
