@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="migrate the database and run the server")
     serve.add_argument("--demo", action="store_true", help="seed the demo brand, products and show")
+    commands.add_parser(
+        "edge", help="run only the live channel's WebSocket edge (for separate edge processes)"
+    )
     commands.add_parser("migrate", help="bring the database schema up to date")
     admin = commands.add_parser("create-admin", help="create the operator account")
     admin.add_argument("email")
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         logins = asyncio.run(_seed(settings))
         _print_logins(logins)
         return 0
+    if args.command == "edge":
+        return _edge(settings)
     if args.command == "serve":
         if args.demo:
             settings = settings.with_changes(demo=True)
@@ -124,4 +129,30 @@ def _serve(settings: Settings) -> int:
         proxy_headers=True,
         ws="none",
     )
+    return 0
+
+
+def _edge(settings: Settings) -> int:
+    """A process that serves viewers' WebSockets only; web processes publish to it via Redis."""
+    import signal
+
+    from vitrine.wiring import running
+
+    if not settings.redis_url:
+        print(
+            "vitrine: a separate edge needs VITRINE_REDIS_URL (the web processes publish there)",
+            file=sys.stderr,
+        )
+        return 2
+
+    async def serve_edge() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        async with running(settings, with_edge=True):
+            print(f"Live edge listening on {settings.host}:{settings.live_port}", flush=True)
+            await stop.wait()
+
+    asyncio.run(serve_edge())
     return 0
