@@ -21,7 +21,7 @@ from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web.api import routes as api_routes
 from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
-from vitrine.web.pages import accounts, admin, browse, merchants, studio
+from vitrine.web.pages import accounts, admin, browse, catalog, merchants, studio
 from vitrine.web.security import security_headers
 from vitrine.wiring import running
 
@@ -61,6 +61,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         *merchants.routes,
         *admin.routes,
         *studio.routes,
+        *catalog.routes,
     ]
     return Litestar(
         route_handlers=[

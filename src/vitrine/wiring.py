@@ -8,9 +8,11 @@ from contextlib import asynccontextmanager
 
 import redis.asyncio as aioredis
 
+from vitrine.catalog.csv_import import CatalogImports, fail_interrupted_imports
 from vitrine.chat.service import ChatService
 from vitrine.config import Settings
 from vitrine.core.broker import broker_from_url
+from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from vitrine.live.channel import LiveChannel
@@ -50,13 +52,17 @@ async def running(settings: Settings, *, with_edge: bool = True) -> AsyncIterato
         snapshots=snapshots,
         lifecycle=ShowLifecycle(db, on_change=show_changed),
         on_air=OnAir(db, channel),
+        imports=CatalogImports(db),
     )
+    # An import cut off by a restart can never finish: say so on its page.
+    await fail_interrupted_imports(db, started_before=utc_now())
     if with_edge:
         services.edge = LiveEdge(broker, SessionIdentify(db), snapshots, chat)
         await services.edge.start(settings.host, settings.live_port)
     try:
         yield services
     finally:
+        await services.imports.aclose()
         if services.edge is not None:
             await services.edge.stop()
         await broker.stop()

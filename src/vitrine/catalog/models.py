@@ -7,7 +7,16 @@ import enum
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from vitrine.core.clock import utc_now
@@ -21,12 +30,20 @@ class ProductStatus(enum.StrEnum):
 
 
 class Product(Base):
+    """A product of one merchant. `handle` names it in CSV files: rows sharing a handle are
+    the variants of one product."""
+
     __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("merchant_id", "handle"),
+        Index("ix_products_merchant_id_status", "merchant_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     merchant_id: Mapped[int] = mapped_column(
         ForeignKey("merchants.id", ondelete="CASCADE"), index=True
     )
+    handle: Mapped[str] = mapped_column(String(100))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[ProductStatus] = mapped_column(str_enum(ProductStatus, "product_status"))
@@ -100,6 +117,9 @@ class CatalogImport(Base):
     created_count: Mapped[int] = mapped_column(Integer, default=0)
     updated_count: Mapped[int] = mapped_column(Integer, default=0)
     errors: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    started_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # None when a partner started it with an API token that acts for no person.
+    started_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)

@@ -73,6 +73,11 @@ class Broker(Protocol):
         """The channel's latest sequence number (0 before anything was appended)."""
         ...
 
+    async def advance(self, channel: str, at_least: int) -> int:
+        """Move the channel's counter up to `at_least` if it is lower (a Redis restored from an
+        older save must not hand out numbers viewers have already seen); returns the counter."""
+        ...
+
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         """Record this member's count under `key` for `ttl_s` and return the sum over all
         members still alive (viewer counts of several edge instances)."""
@@ -193,7 +198,9 @@ class MemoryBroker:
             return []
         if after_seq > last or last - after_seq > limit:
             return None
-        ring = self._logs[channel]
+        ring = self._logs.get(channel)
+        if not ring:
+            return None
         first = ring[0].seq
         if after_seq + 1 < first:
             return None
@@ -202,6 +209,12 @@ class MemoryBroker:
 
     async def last_seq(self, channel: str) -> int:
         return self._seqs.get(channel, 0)
+
+    async def advance(self, channel: str, at_least: int) -> int:
+        if self._seqs.get(channel, 0) < at_least:
+            self._seqs[channel] = at_least
+            self._logs.pop(channel, None)
+        return self._seqs[channel]
 
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         now = time.monotonic()
@@ -257,6 +270,16 @@ end
 return out
 """
 
+# KEYS: counter. ARGV: at least. Never moves the counter down.
+_ADVANCE = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq < tonumber(ARGV[1]) then
+  seq = tonumber(ARGV[1])
+  redis.call('SET', KEYS[1], string.format('%.0f', seq), 'EX', 172800)
+end
+return string.format('%.0f', seq)
+"""
+
 # KEYS: hash. ARGV: member, count, ttl ms. Each field holds "count:expires_ms".
 _REPORT_COUNT = """
 local t = redis.call('TIME')
@@ -294,10 +317,15 @@ class RedisBroker:
         prefix: str = "vitrine:",
         log_size: int = LOG_SIZE,
         queue_limit: int = SUBSCRIBER_QUEUE,
+        client_name: str | None = None,
     ) -> None:
         # Our own reconnect loop decides what a lost connection means; no silent retries.
         self._redis: aioredis.Redis = aioredis.Redis.from_url(
-            url, retry=Retry(NoBackoff(), 0), socket_connect_timeout=2, health_check_interval=0
+            url,
+            retry=Retry(NoBackoff(), 0),
+            socket_connect_timeout=2,
+            health_check_interval=0,
+            client_name=client_name,
         )
         self._prefix = prefix
         self._log_size = log_size
@@ -305,6 +333,7 @@ class RedisBroker:
         self._append = self._redis.register_script(_APPEND)
         self._since = self._redis.register_script(_SINCE)
         self._report = self._redis.register_script(_REPORT_COUNT)
+        self._advance = self._redis.register_script(_ADVANCE)
         self._pubsub: Any = None
         self._subscribed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -373,6 +402,12 @@ class RedisBroker:
         except (RedisError, OSError) as error:
             raise BrokerUnavailable(str(error)) from error
         return int(value or 0)
+
+    async def advance(self, channel: str, at_least: int) -> int:
+        try:
+            return int(await self._advance(keys=[self._key("seq", channel)], args=[at_least]))
+        except (RedisError, OSError) as error:
+            raise BrokerUnavailable(str(error)) from error
 
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         try:

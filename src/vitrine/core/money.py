@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+import re
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from vitrine.core.errors import ValidationFailed
 
@@ -234,18 +235,23 @@ class Money:
         return f"{major:,.{digits}f} {self.currency}"
 
 
+_PLAIN = re.compile(r"^\d+(\.\d+)?$")
+_GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
+
+
 def parse_amount(text: str, currency: str, *, field: str) -> int:
-    """Read a price typed by a person ("19.99", "19") into minor units of `currency`."""
-    digits = minor_digits(currency)
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation:
-        raise ValidationFailed(
-            {field: f"'{text}' is not a number; write a price like 19.99"}
-        ) from None
-    if value < 0:
+    """Read a price typed by a person ("19.99", "1,250.00", "19") into minor units."""
+    typed = text.strip()
+    if typed.startswith("-"):
         raise ValidationFailed({field: "must not be negative"})
-    scaled = value.scaleb(digits)
+    if _GROUPED.match(typed):
+        typed = typed.replace(",", "")
+    elif "," in typed and _PLAIN.match(typed.replace(",", ".")):
+        raise ValidationFailed({field: f"'{text}': use a dot for decimals, like 19.99"})
+    if not _PLAIN.match(typed):
+        raise ValidationFailed({field: f"'{text}' is not a number; write a price like 19.99"})
+    digits = minor_digits(currency)
+    scaled = Decimal(typed).scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise ValidationFailed({field: f"{currency} has {digits} decimal places at most"})
     if scaled > 10**12:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request
 
+from vitrine.catalog.csv_import import CatalogImports
 from vitrine.chat.service import ChatService
 from vitrine.config import Settings
 from vitrine.core.broker import Broker
@@ -31,8 +32,8 @@ class Services:
     snapshots: ShowSnapshots
     lifecycle: ShowLifecycle
     on_air: OnAir
+    imports: CatalogImports
     edge: LiveEdge | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def live_url(self) -> str:

@@ -20,7 +20,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from vitrine.core.broker import Broker, MemoryBroker, RedisBroker
-from vitrine.core.errors import NotFound
+from vitrine.core.errors import Conflict, NotFound
 from vitrine.live import ActionRefused, EdgeSettings, LiveChannel, LiveEdge, LiveRequest
 from vitrine.live.events import ChatMessage, QuestionMarked, ShowSnapshot, ShowState, Viewer
 
@@ -112,7 +112,7 @@ class TokenIdentify:
         return token
 
     async def identify(self, request: LiveRequest) -> Viewer:
-        token = request.query.get("token")
+        token = request.query.get("token") or request.cookies.get("session")
         if token is None:
             return Viewer(user_id=None, display_name="Guest")
         try:
@@ -127,12 +127,15 @@ class SmallChat:
 
     def __init__(self, channel: LiveChannel) -> None:
         self.channel = channel
+        self.ended: set[str] = set()
         self.slow_mode_s = 0.0
         self.banned: set[str] = set()
         self.last_post: dict[str, float] = {}
 
     async def post_chat(self, show_id: str, viewer: Viewer, text: str) -> None:
         assert viewer.user_id is not None
+        if show_id in self.ended:
+            raise Conflict("The show has ended; the chat is closed.")
         if viewer.user_id in self.banned:
             raise ActionRefused("banned", "You are banned from this merchant's shows.")
         now = time.monotonic()

@@ -360,3 +360,57 @@ async def test_a_slow_viewer_skips_superseded_stock_and_never_slows_the_others(
     assert fast_seen["product_id"] == "p9"
     assert stock_seen[-1] == 0
     assert len(stock_seen) < 101
+
+
+async def test_a_viewer_too_far_behind_is_cut_and_the_others_carry_on(
+    stage: Stage, watch: Watch
+) -> None:
+    a = await stage.instance(EdgeSettings(tick_s=0.01, max_backlog=16, heartbeat_s=5))
+    fast = await watch(a.url("s1"))
+    slow = await watch(a.url("s1"), max_queue=1)
+    await fast.next_of("snapshot")
+    room = a.edge.rooms["s1"]
+    big = "x" * 60_000
+    published = 0
+    while not room.lagging:
+        await a.channel.publish("s1", Announcement(announcement_id=str(published), text=big, at=1))
+        published += 1
+        await asyncio.sleep(0.02)
+        assert published < 2000, "the slow viewer never fell behind"
+
+    # Announcements never supersede each other: the backlog overflows.
+    for number in range(20):
+        await a.channel.publish("s1", Announcement(announcement_id=f"n{number}", text="hi", at=1))
+        await asyncio.sleep(0.02)
+    last = await a.channel.publish("s1", pin("p9"))
+
+    assert (await fast.until(lambda e: e.get("seq") == last))["product_id"] == "p9"
+    assert not room.lagging
+    assert room.size == 1
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await slow.next_event()
+
+
+async def test_a_session_cookie_identifies_a_host(stage: Stage, watch: Watch) -> None:
+    a = await stage.instance()
+    session = stage.identify.sign_in("u5", "Hana", "host")
+
+    host = await watch(
+        a.url("s1"), hello=False, additional_headers={"Cookie": f"session={session}"}
+    )
+    welcome = await host.hello()
+
+    assert welcome["viewer"] == {"user_id": "u5", "display_name": "Hana", "roles": ["host"]}
+
+
+async def test_posting_to_a_show_that_is_not_live_is_refused(stage: Stage, watch: Watch) -> None:
+    a = await stage.instance()
+    a.chat.ended.add("s1")
+    poster = await watch(a.url("s1", stage.identify.sign_in("u1", "Ada")))
+
+    await poster.send({"type": "chat_post", "text": "anyone?", "ref": "late"})
+
+    error = await poster.until(lambda e: e["type"] == "error")
+    assert (error["code"], error["ref"]) == ("not_live", "late")
+    assert error["message"] == "The show has ended; the chat is closed."

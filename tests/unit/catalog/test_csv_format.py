@@ -116,3 +116,30 @@ def test_a_decimal_comma_in_a_comma_separated_file_is_refused_not_misread() -> N
     assert [(e.column, e.message) for e in errors] == [
         ("price", "'19,99' is not a price; write it with a point, like 19.99")
     ]
+
+
+def test_blank_lines_do_not_hide_rows_from_the_row_limit() -> None:
+    rows = "tee,TS-{n},Tee,EUR,1\n\n\n"
+    data = "product_handle,sku,title,currency,price\n" + "".join(
+        rows.format(n=n) for n in range(10_001)
+    )
+
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(data.encode())
+
+    assert refused.value.errors == {
+        "file": "the file has 10,001 rows; one import takes 10,000 at most — "
+        "split it into several files"
+    }
+
+
+def test_a_far_too_long_file_is_refused_without_reading_it_all() -> None:
+    data = "product_handle,sku,title,currency,price\n" + "tee,TS-1,Tee,EUR,1\n" * 50_000
+
+    with pytest.raises(ValidationFailed) as refused:
+        read_table(data.encode())
+
+    assert refused.value.errors == {
+        "file": "the file has 11,001 or more rows; one import takes 10,000 at most — "
+        "split it into several files"
+    }

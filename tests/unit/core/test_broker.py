@@ -156,3 +156,11 @@ def test_the_backend_is_picked_from_the_url() -> None:
     assert isinstance(broker_from_url("redis://127.0.0.1:6379/0"), RedisBroker)
     with pytest.raises(ValueError, match="unknown broker URL"):
         broker_from_url("kafka://nope")
+
+
+async def test_the_counter_never_hands_out_a_number_twice(broker: Broker) -> None:
+    last = await broker.append("show:1", [b"a"])
+
+    assert await broker.advance("show:1", last + 100) == last + 100
+    assert await broker.advance("show:1", last) == last + 100
+    assert await broker.append("show:1", [b"b"]) == last + 101

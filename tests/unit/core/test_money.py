@@ -7,6 +7,7 @@ from vitrine.core.money import Money, check_currency, format_amount, parse_amoun
 def test_prices_typed_by_people_become_minor_units() -> None:
     assert parse_amount("19.99", "EUR", field="price") == 1999
     assert parse_amount("1,250", "JPY", field="price") == 1250
+    assert parse_amount("1,250.50", "USD", field="price") == 125050
     assert parse_amount("2.5", "KWD", field="price") == 2500
 
 
@@ -17,9 +18,13 @@ def test_prices_that_do_not_fit_the_currency_are_refused_naming_the_field() -> N
     with pytest.raises(ValidationFailed) as refused:
         parse_amount("-1", "EUR", field="price")
     assert refused.value.errors == {"price": "must not be negative"}
+    for text in ("abc", "NaN", "Infinity", "1e3", ""):
+        with pytest.raises(ValidationFailed) as refused:
+            parse_amount(text, "EUR", field="price")
+        assert refused.value.errors == {"price": f"'{text}' is not a number; write a price like 19.99"}
     with pytest.raises(ValidationFailed) as refused:
-        parse_amount("abc", "EUR", field="price")
-    assert refused.value.errors == {"price": "'abc' is not a number; write a price like 19.99"}
+        parse_amount("19,99", "EUR", field="price")
+    assert refused.value.errors == {"price": "'19,99': use a dot for decimals, like 19.99"}
 
 
 def test_unknown_currencies_are_refused() -> None:

@@ -23,19 +23,10 @@ from vitrine.core.errors import ValidationFailed
 from vitrine.core.money import check_currency, parse_amount
 from vitrine.web.auth import page_actor
 from vitrine.web.pages.common import back_to, form_of, invalid, render
-from vitrine.web.services import Services, services_of
+from vitrine.web.services import services_of
 
-BLANK_VARIANT_ROWS = 2  # empty rows under the variants so one can be added without script
+BLANK_VARIANT_ROWS = 1  # empty rows under the variants so one can be added without script
 _VARIANT_KEY = re.compile(r"^variants\[(\d+)\]\.(\w+)$")
-
-
-def _imports(services: Services) -> csv_import.CatalogImports:
-    """The app's import runner (made on first use if the app did not make one at start-up)."""
-    runner = services.extras.get("catalog_imports")
-    if not isinstance(runner, csv_import.CatalogImports):
-        runner = csv_import.CatalogImports(services.db)
-        services.extras["catalog_imports"] = runner
-    return runner
 
 
 # --- list ---------------------------------------------------------------------------------
@@ -370,7 +361,7 @@ async def import_submit(
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise ValidationFailed({"file": "choose a CSV file to import"})
-        job_id = await _imports(services).start_import(
+        job_id = await services.imports.start_import(
             actor, merchant_id, upload.filename, await upload.read()
         )
     except ValidationFailed as error:

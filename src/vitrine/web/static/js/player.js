@@ -30,6 +30,7 @@ const VOD_CONFIG = { backBufferLength: 90, enableWorker: true };
 const LIVE_EDGE_SLACK_S = 3; // behind the live sync point by more than this: not "LIVE"
 const STALL_RESEEK_S = 4; // a live stall this long jumps back to the live edge
 const RETRY_MS = 2000; // playlist not there yet (stream not started): retry
+const MAX_HOLD_MS = 20000; // an event is never held longer than this (paused, offline...)
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -72,6 +73,10 @@ export function createPlayer(container, options) {
   }
 
   async function start() {
+    if (!opts.src) {
+      setState("offline");
+      return;
+    }
     setState("loading");
     if (nativeHlsWithDates()) {
       startNative();
@@ -180,12 +185,24 @@ export function createPlayer(container, options) {
     return null;
   }
 
-  /** Resolves when the picture reaches wall-clock time `atMs` (at once if syncing is off). */
-  function holdUntil(atMs) {
-    if (!opts.syncEvents || !opts.live) return Promise.resolve();
+  /**
+   * Resolves when the picture reaches wall-clock time `at` (ms since epoch, a Date or an ISO
+   * string): at once if syncing is off or the time is unknown, at the latest after 20 s.
+   */
+  function holdUntil(at) {
+    const atMs = typeof at === "number" ? at : new Date(at).getTime();
+    if (!opts.syncEvents || !opts.live || Number.isNaN(atMs)) return Promise.resolve();
     const now = programDateTime();
     if (now != null && now >= atMs) return Promise.resolve();
-    return new Promise((resolve) => waiters.push({ atMs, resolve }));
+    return new Promise((resolve) => {
+      const waiter = { atMs, resolve };
+      waiters.push(waiter);
+      setTimeout(() => {
+        const i = waiters.indexOf(waiter);
+        if (i >= 0) waiters.splice(i, 1);
+        resolve();
+      }, MAX_HOLD_MS);
+    });
   }
 
   function releaseWaiters() {
