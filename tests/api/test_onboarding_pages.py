@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from tests.factories import make_merchant, make_user
+from vitrine.accounts import merchants
 from tests.web import Browser
 
 from vitrine.core.db import Database
@@ -149,3 +150,64 @@ async def test_a_shopper_follows_and_unfollows_a_brand(browser: Browser, db: Dat
 
     await browser.submit("/brands/acme/follow", {"on": "0"})
     assert 'data-testid="follower-count">0<' in (await browser.get("/brands/acme")).text
+
+
+def _png(width: int = 64, height: int = 64) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (200, 30, 90)).save(out, "PNG")
+    return out.getvalue()
+
+
+APPLICATION = {
+    "brand_name": "Acme",
+    "handle": "acme",
+    "contact_email": "a@acme.example",
+    "currency": "EUR",
+    "time_zone": "UTC",
+}
+
+
+async def test_an_application_carries_the_brand_logo(browser: Browser, db: Database) -> None:
+    await browser.sign_up("maker@example.com")
+    response = await browser.submit(
+        "/apply", APPLICATION, files={"logo": ("logo.png", _png(), "image/png")}
+    )
+    assert response.status_code == 303
+    merchant = await merchants.merchant_by_handle(db, "acme")
+    assert merchant.logo_path is not None
+    assert merchant.logo_path.startswith("merchants/") and merchant.logo_path.endswith("-thumb.png")
+    logo = await browser.get(f"/media/{merchant.logo_path}")
+    assert logo.status_code == 200
+    assert logo.headers["content-type"] == "image/png"
+
+
+async def test_a_logo_that_is_not_an_image_is_refused_and_nothing_is_written(
+    browser: Browser, db: Database
+) -> None:
+    await browser.sign_up("maker@example.com")
+    response = await browser.submit(
+        "/apply", APPLICATION, files={"logo": ("logo.jpg", b"GIF89a not really", "image/jpeg")}
+    )
+    assert response.status_code == 422
+    assert 'data-error-for="logo">this file is not a JPEG, PNG or WebP image<' in response.text
+    assert await merchants.list_merchants(db) == []
+
+
+async def test_a_show_gets_a_cover_picture(browser: Browser, db: Database) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    await browser.log_in("owner@example.com")
+    response = await browser.submit(
+        f"/manage/{merchant.id}/shows/new",
+        {"title": "Covered", "starts_at": "2099-01-01T10:00", "expected_minutes": "30"},
+        files={"cover": ("cover.png", _png(1600, 900), "image/png")},
+    )
+    assert response.status_code == 303
+    home = await browser.get("/")
+    cover = re.search(r'<img src="/media/(shows/\d+/\w+\.png)"', home.text)
+    assert cover is not None
+    assert (await browser.get(f"/media/{cover.group(1)}")).status_code == 200

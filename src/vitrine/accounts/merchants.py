@@ -16,6 +16,7 @@ from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from vitrine.core.money import check_currency
+from vitrine.core.pictures import StoredPicture, Upload, store_upload
 
 HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,28}[a-z0-9])$")
 RESERVED_HANDLES = frozenset(
@@ -84,11 +85,27 @@ async def apply(
     form: Application,
     *,
     commission_bps: int,
-    logo_path: str | None = None,
+    logo: Upload | None = None,
 ) -> Merchant:
     """File an application; the applicant becomes the pending merchant's owner."""
     user_id = actor.require_signed_in()
     checked = check_application(form)
+    stored = await store_upload(logo, "merchants", field="logo")
+    try:
+        return await _file_application(db, user_id, checked, commission_bps, stored)
+    except BaseException:
+        if stored is not None and logo is not None:
+            stored.remove(logo.media_dir)
+        raise
+
+
+async def _file_application(
+    db: Database,
+    user_id: int,
+    checked: Application,
+    commission_bps: int,
+    logo: StoredPicture | None,
+) -> Merchant:
     async with db.write() as tx:
         taken = await tx.session.scalar(
             select(Merchant.id).where(Merchant.handle == checked.handle)
@@ -103,7 +120,7 @@ async def apply(
             contact_email=checked.contact_email,
             currency=checked.currency,
             time_zone=checked.time_zone,
-            logo_path=logo_path,
+            logo_path=logo.thumbnail_path if logo else None,
             status=MerchantStatus.PENDING,
             commission_bps=commission_bps,
             applied_by=user_id,

@@ -18,6 +18,7 @@ from vitrine.catalog.models import Product, ProductStatus
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from vitrine.core.pictures import Upload, store_upload
 from vitrine.shows.models import LineupItem, Show, ShowHost, ShowStatus
 
 MAX_MINUTES = 12 * 60
@@ -33,6 +34,7 @@ class ShowDraft:
     expected_minutes: int
     product_ids: tuple[int, ...] = ()
     host_emails: tuple[str, ...] = ()
+    cover: Upload | None = None  # a new cover picture; None keeps the current one
 
 
 def new_stream_key() -> str:
@@ -84,7 +86,9 @@ async def schedule_show(db: Database, actor: Actor, merchant_id: int, draft: Sho
             raise NotFound(f"No merchant #{merchant_id}")
         require_approved(merchant)
         title, starts = _check(draft, merchant.time_zone, utc_now())
+        cover = await store_upload(draft.cover, f"shows/{merchant_id}", field="cover")
         show = Show(
+            cover_path=cover.path if cover else None,
             merchant_id=merchant_id,
             title=title,
             description=draft.description.strip(),
@@ -184,6 +188,9 @@ async def reschedule_show(db: Database, actor: Actor, show_id: int, draft: ShowD
         show.title, show.scheduled_start = _check(draft, merchant.time_zone, utc_now())
         show.description = draft.description.strip()
         show.expected_minutes = draft.expected_minutes
+        cover = await store_upload(draft.cover, f"shows/{show.merchant_id}", field="cover")
+        if cover is not None:
+            show.cover_path = cover.path
         await _set_lineup(tx.session, show, draft.product_ids)
         await _set_hosts(tx.session, show, draft.host_emails, actor)
     return show

@@ -10,6 +10,7 @@ from litestar.response import Redirect, Template
 
 from vitrine.accounts.merchants import merchants_of
 from vitrine.core.errors import ValidationFailed
+from vitrine.core.pictures import Upload
 from vitrine.web.auth import page_actor
 from vitrine.web.services import services_of
 
@@ -66,3 +67,16 @@ def percent_to_bps(values: Mapping[str, str], name: str) -> int:
         return int((Decimal(text) * 100).to_integral_value())
     except InvalidOperation:
         raise ValidationFailed({name: "Enter a percentage such as 12.5"}) from None
+
+
+async def upload_of(request: Request[Any, Any, Any], name: str) -> Upload | None:
+    """The file a multipart form sent under `name`, with where pictures are kept."""
+    form = await request.form()
+    value = form.get(name)
+    if value is None or isinstance(value, str):
+        return None
+    data = await value.read()
+    if not data:
+        return None
+    settings = services_of(request).settings
+    return Upload(data, settings.data_dir / "media", settings.max_upload_bytes)

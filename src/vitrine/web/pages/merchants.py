@@ -12,9 +12,10 @@ from vitrine.accounts import api_tokens, merchants
 from vitrine.accounts.models import MemberRole
 from vitrine.catalog.queries import shop_products
 from vitrine.core.errors import ValidationFailed
+from vitrine.core.pictures import Upload
 from vitrine.shows import listing, schedule
 from vitrine.web.auth import page_actor
-from vitrine.web.pages.common import back_to, form_of, int_field, invalid, render
+from vitrine.web.pages.common import back_to, form_of, int_field, invalid, render, upload_of
 from vitrine.web.services import services_of
 
 
@@ -42,7 +43,11 @@ async def apply_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     )
     try:
         merchant = await merchants.apply(
-            services.db, actor, form, commission_bps=services.settings.default_commission_bps
+            services.db,
+            actor,
+            form,
+            commission_bps=services.settings.default_commission_bps,
+            logo=await upload_of(request, "logo"),
         )
     except ValidationFailed as error:
         return await invalid(request, "manage/apply.html", error, values)
@@ -76,7 +81,9 @@ async def manage_merchant(request: Request[Any, Any, Any], merchant_id: FromPath
     )
 
 
-def _show_draft(values: dict[str, str], product_ids: list[str]) -> schedule.ShowDraft:
+def _show_draft(
+    values: dict[str, str], product_ids: list[str], cover: Upload | None = None
+) -> schedule.ShowDraft:
     errors: dict[str, str] = {}
     try:
         minutes = int_field(values, "expected_minutes", label="Duration")
@@ -97,6 +104,7 @@ def _show_draft(values: dict[str, str], product_ids: list[str]) -> schedule.Show
         expected_minutes=minutes,
         product_ids=ids,
         host_emails=tuple(values.get("host_emails", "").replace(",", " ").split()),
+        cover=cover,
     )
 
 
@@ -125,9 +133,8 @@ async def new_show_submit(
     values = await form_of(request)
     product_ids = [str(v) for v in (await request.form()).getall("product_ids", [])]
     try:
-        show = await schedule.schedule_show(
-            services.db, actor, merchant_id, _show_draft(values, product_ids)
-        )
+        draft = _show_draft(values, product_ids, await upload_of(request, "cover"))
+        show = await schedule.schedule_show(services.db, actor, merchant_id, draft)
     except ValidationFailed as error:
         merchant = await merchants.get_merchant(services.db, merchant_id)
         return await invalid(
@@ -210,9 +217,8 @@ async def edit_show_submit(
     values = await form_of(request)
     product_ids = [str(v) for v in (await request.form()).getall("product_ids", [])]
     try:
-        await schedule.reschedule_show(
-            services.db, actor, show_id, _show_draft(values, product_ids)
-        )
+        draft = _show_draft(values, product_ids, await upload_of(request, "cover"))
+        await schedule.reschedule_show(services.db, actor, show_id, draft)
     except ValidationFailed as error:
         card = await listing.get_show(services.db, show_id)
         return await invalid(
