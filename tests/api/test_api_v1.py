@@ -143,3 +143,49 @@ async def test_the_openapi_document_describes_the_api(client: AsyncTestClient[Li
     assert document["info"]["title"] == "Vitrine API"
     assert "/api/v1/merchants/{handle}/shows" in document["paths"]
     assert not any(path.startswith("/manage") for path in document["paths"])
+
+
+async def test_a_partner_manages_products_and_errors_name_the_variant_field(
+    db: Database, browser: Browser, client: AsyncTestClient[Litestar]
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    await browser.log_in("owner@example.com")
+    auth = {"authorization": f"Bearer {await _token(browser, merchant.id)}"}
+    draft = {
+        "title": "Linen shirt",
+        "currency": "EUR",
+        "status": "active",
+        "variants": [
+            {"sku": "LS-S", "price": 4900, "stock": 5, "options": {"size": "S"}},
+            {"sku": "LS-M", "price": 4900, "stock": 3, "options": {"size": "M"}},
+        ],
+    }
+    created = await client.post("/api/v1/merchants/acme/products", json=draft, headers=auth)
+    assert created.status_code == 201, created.text
+    product = created.json()
+    assert [(v["sku"], v["stock"]) for v in product["variants"]] == [("LS-S", 5), ("LS-M", 3)]
+
+    public = await client.get("/api/v1/merchants/acme/products")
+    assert [(p["title"], p["price_from"], p["in_stock"]) for p in public.json()] == [("Linen shirt", 4900, 8)]
+
+    duplicate = await client.post(
+        "/api/v1/merchants/acme/products",
+        json={**draft, "title": "Other", "variants": [{"sku": "LS-S", "price": 100}]},
+        headers=auth,
+    )
+    assert duplicate.status_code == 422
+    assert list(duplicate.json()["errors"]) == ["variants[0].sku"]
+
+    negative = await client.patch(
+        f"/api/v1/products/{product['id']}",
+        json={**draft, "variants": [{"sku": "LS-S", "price": -1}]},
+        headers=auth,
+    )
+    assert negative.status_code == 422
+    assert list(negative.json()["errors"]) == ["variants[0].price"]
+
+    archived = await client.post(f"/api/v1/products/{product['id']}/archive", headers=auth)
+    assert archived.json()["status"] == "archived"
+    assert (await client.get("/api/v1/merchants/acme/products")).json() == []
+    assert (await client.get(f"/api/v1/products/{product['id']}")).status_code == 401

@@ -12,7 +12,10 @@ from litestar.params import FromPath, JSONBody
 
 from vitrine.accounts import merchants
 from vitrine.accounts.models import MerchantStatus
+from vitrine.catalog import products
+from vitrine.catalog.drafts import ProductDraft
 from vitrine.catalog.queries import shop_products
+from vitrine.catalog.views import as_json
 from vitrine.core.errors import NotFound
 from vitrine.shows import listing, schedule
 from vitrine.web.api.schemas import (
@@ -76,6 +79,42 @@ async def get_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> S
     return show_out(card.show, card.merchant.handle, _base(request))
 
 
+@post("/merchants/{handle:str}/products", summary="Add a product", security=SECURITY)
+async def create_product(
+    request: Request[Any, Any, Any], handle: FromPath[str], data: JSONBody[ProductDraft]
+) -> dict[str, Any]:
+    services = services_of(request)
+    merchant = await merchants.merchant_by_handle(services.db, handle)
+    view = await products.create_product(await api_actor(request), services.db, merchant.id, data)
+    return as_json(view)
+
+
+@get("/products/{product_id:int}", summary="One product of the token's brand", security=SECURITY)
+async def get_product(request: Request[Any, Any, Any], product_id: FromPath[int]) -> dict[str, Any]:
+    services = services_of(request)
+    return as_json(await products.get_product(await api_actor(request), services.db, product_id))
+
+
+@patch(
+    "/products/{product_id:int}", summary="Replace a product and its variants", security=SECURITY
+)
+async def update_product(
+    request: Request[Any, Any, Any], product_id: FromPath[int], data: JSONBody[ProductDraft]
+) -> dict[str, Any]:
+    services = services_of(request)
+    view = await products.update_product(await api_actor(request), services.db, product_id, data)
+    return as_json(view)
+
+
+@post("/products/{product_id:int}/archive", summary="Archive a product", security=SECURITY)
+async def archive_product(
+    request: Request[Any, Any, Any], product_id: FromPath[int]
+) -> dict[str, Any]:
+    services = services_of(request)
+    view = await products.archive_product(await api_actor(request), services.db, product_id)
+    return as_json(view)
+
+
 def _draft(data: ShowIn) -> schedule.ShowDraft:
     return schedule.ShowDraft(
         title=data.title,
@@ -130,6 +169,10 @@ def handlers() -> list[Any]:
         create_show,
         update_show,
         cancel_show,
+        create_product,
+        get_product,
+        update_product,
+        archive_product,
     ]
 
 
