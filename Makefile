@@ -8,7 +8,7 @@ VENDOR := src/vitrine/web/static/vendor
 .PHONY: setup run test lint typecheck check-imports bench-smoke clean
 
 ## setup: create .venv and install Python and front-end packages (changes nothing else)
-setup: $(VENV)/.installed node_modules/.installed $(VENDOR)/hls.min.js
+setup: $(VENV)/.installed node_modules/.installed $(VENDOR)/hls.min.mjs
 
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,9 +26,8 @@ node_modules/.installed: package.json package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-$(VENDOR)/hls.min.js: node_modules/.installed
-	@mkdir -p $(VENDOR)
-	@cp node_modules/hls.js/dist/hls.min.js $@
+$(VENDOR)/hls.min.mjs: node_modules/.installed
+	@npm run --silent vendor
 
 ## run: the server with the demo brand and its live show on the embedded defaults
 run: setup

@@ -21,7 +21,17 @@ from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web.api import routes as api_routes
 from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
-from vitrine.web.pages import accounts, admin, browse, catalog, merchants, studio
+from vitrine.web.pages import (
+    accounts,
+    admin,
+    browse,
+    catalog,
+    discover,
+    media,
+    merchants,
+    notify,
+    studio,
+)
 from vitrine.web.security import security_headers
 from vitrine.wiring import running
 
@@ -62,6 +72,9 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         *admin.routes,
         *studio.routes,
         *catalog.routes,
+        *media.routes,
+        *notify.routes,
+        *discover.routes,
     ]
     return Litestar(
         route_handlers=[

@@ -16,7 +16,7 @@ from vitrine.config import Settings
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.shows import schedule
-from vitrine.shows.models import Show
+from vitrine.shows.models import Show, ShowStatus
 
 OPERATOR = ("operator", "admin@vitrine.local", "vitrine-admin")
 MERCHANT = ("merchant", "owner@northwind.example", "northwind-demo")
@@ -133,3 +133,19 @@ async def _ensure_show(
             product_ids=tuple(product_ids),
         ),
     )
+
+
+async def demo_show(db: Database) -> Show | None:
+    """The demo brand's show that is live or about to be (a new one is seeded once the
+    previous one has ended)."""
+    async with db.read() as session:
+        return await session.scalar(
+            select(Show)
+            .join(Merchant, Merchant.id == Show.merchant_id)
+            .where(
+                Merchant.handle == DEMO_HANDLE,
+                Show.status.in_([ShowStatus.LIVE, ShowStatus.SCHEDULED]),
+            )
+            .order_by(Show.id)
+            .limit(1)
+        )

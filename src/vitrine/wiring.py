@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import redis.asyncio as aioredis
 
@@ -14,21 +17,46 @@ from vitrine.config import Settings
 from vitrine.core.broker import broker_from_url
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
+from vitrine.core.mail import SmtpMailer
 from vitrine.core.ratelimit import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from vitrine.core.tasks import Background
+from vitrine.demo import demo_show
 from vitrine.live.channel import LiveChannel
 from vitrine.live.edge import LiveEdge
+from vitrine.media import EmbeddedBackend, MediaBackend, MediaConfig, NginxRtmpBackend
+from vitrine.media.demo import DemoSource, ffmpeg_path, find_font, rtmp_publish_url
 from vitrine.shows.live_state import ShowLifecycle
 from vitrine.shows.models import Show
+from vitrine.shows.notify import Notifier
+from vitrine.shows.notify_mail import MailComposer
 from vitrine.shows.on_air import OnAir
 from vitrine.shows.snapshot import ShowSnapshots, show_state
+from vitrine.shows.streaming import ShowStreams
 from vitrine.web.live_identify import SessionIdentify
 from vitrine.web.services import Services
 
 log = logging.getLogger(__name__)
+EMAIL_TEMPLATES = Path(__file__).resolve().parent / "web" / "templates" / "emails"
+
+
+def notifier_for(settings: Settings, db: Database, secret: str) -> Notifier:
+    """Go-live and cancellation notices: in-app always, e-mail when an SMTP host is set."""
+    mailer = SmtpMailer(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        sender=settings.mail_from,
+        username=settings.smtp_username,
+        password=settings.smtp_password,
+        starttls=settings.smtp_starttls,
+    )
+    composer = MailComposer(EMAIL_TEMPLATES, settings.base_url, secret)
+    return Notifier(db, mailer, composer, sweep_s=settings.notify_sweep_s)
 
 
 @asynccontextmanager
-async def running(settings: Settings, *, with_edge: bool = True) -> AsyncIterator[Services]:
+async def running(
+    settings: Settings, *, with_edge: bool = True, with_media: bool = True
+) -> AsyncIterator[Services]:
     """Everything an instance runs: storage, broker, live channel and edge, domain services."""
     db = Database(settings.database)
     broker = broker_from_url(settings.redis_url)
@@ -38,10 +66,16 @@ async def running(settings: Settings, *, with_edge: bool = True) -> AsyncIterato
     channel = LiveChannel(broker)
     chat = ChatService(db, channel, limiter)
     snapshots = ShowSnapshots(db, chat)
+    # app.py imports this module, so its secret_key is reached at call time, not import time.
+    from vitrine.app import secret_key
+
+    notifier = notifier_for(settings, db, secret_key(settings))
 
     async def show_changed(show: Show) -> None:
         await channel.publish(str(show.id), show_state(show))
+        await notifier.show_changed(show)
 
+    lifecycle = ShowLifecycle(db, on_change=show_changed)
     services = Services(
         settings=settings,
         db=db,
@@ -50,22 +84,102 @@ async def running(settings: Settings, *, with_edge: bool = True) -> AsyncIterato
         channel=channel,
         chat=chat,
         snapshots=snapshots,
-        lifecycle=ShowLifecycle(db, on_change=show_changed),
+        lifecycle=lifecycle,
+        streams=ShowStreams(db, lifecycle),
+        background=Background(),
         on_air=OnAir(db, channel),
         imports=CatalogImports(db),
+        notifier=notifier,
     )
     # An import cut off by a restart can never finish: say so on its page.
     await fail_interrupted_imports(db, started_before=utc_now())
+    await notifier.start()
     if with_edge:
         services.edge = LiveEdge(broker, SessionIdentify(db), snapshots, chat)
         await services.edge.start(settings.host, settings.live_port)
+    demo: DemoSource | None = None
+    if with_media:
+        services.streams.media = media_backend(settings, services.streams)
+        await services.streams.media.start()
+        await services.streams.sync()
+        services.background.spawn(_keep_streams_in_step(services))
+        if settings.demo:
+            demo = await start_demo_source(services)
     try:
         yield services
     finally:
+        if demo is not None:
+            await demo.stop()
+        await services.background.aclose()
+        if services.streams.media is not None:
+            await services.streams.media.stop()
         await services.imports.aclose()
+        await notifier.stop()
         if services.edge is not None:
             await services.edge.stop()
         await broker.stop()
         if redis_client is not None:
             await redis_client.aclose()
         await db.dispose()
+
+
+def media_config(settings: Settings) -> MediaConfig:
+    return MediaConfig(
+        ffmpeg=ffmpeg_path(settings.ffmpeg),
+        data_dir=settings.data_dir,
+        rtmp_host=settings.host,
+        rtmp_port=settings.rtmp_port,
+        srt_host=settings.host,
+        srt_port=settings.srt_port,
+        grace_s=settings.stream_grace_s,
+        abr_ladder=settings.abr_ladder,
+    )
+
+
+def media_backend(settings: Settings, listener: ShowStreams) -> MediaBackend:
+    config = media_config(settings)
+    if settings.media_backend == "nginx-rtmp":
+        return NginxRtmpBackend(
+            listener,
+            grace_s=settings.stream_grace_s,
+            ffmpeg=config.ffmpeg,
+            recordings_dir=settings.data_dir / "recordings",
+            data_dir=settings.data_dir,
+        )
+    if settings.media_backend != "embedded":
+        raise ValueError(
+            f"VITRINE_MEDIA_BACKEND={settings.media_backend!r}: use embedded or nginx-rtmp"
+        )
+    return EmbeddedBackend(config, listener)
+
+
+async def _keep_streams_in_step(services: Services) -> None:
+    """Shows come within the opening window as time passes; nginx-rtmp needs its tick."""
+    media = services.streams.media
+    while True:
+        await asyncio.sleep(1)
+        if isinstance(media, NginxRtmpBackend):
+            await media.tick()
+        if int(time.monotonic()) % 5 == 0:
+            try:
+                await services.streams.sync()
+            except Exception:
+                log.exception("could not bring the media backend in step with the shows")
+
+
+async def start_demo_source(services: Services) -> DemoSource | None:
+    """`make run`: a test pattern with a burnt-in clock and a tone, live on the demo show."""
+    settings = services.settings
+    show = await demo_show(services.db)
+    if show is None or not isinstance(services.streams.media, EmbeddedBackend):
+        return None
+    font = find_font()
+    if font is None:
+        log.warning("no font for the demo's burnt-in clock: apt-get install fonts-dejavu-core")
+        return None
+    await services.streams.sync()
+    media = services.streams.media
+    url = rtmp_publish_url("127.0.0.1", media.rtmp_port, show.public_name, show.stream_key)
+    source = DemoSource(ffmpeg_path(settings.ffmpeg), url, fontfile=font)
+    await source.start()
+    return source

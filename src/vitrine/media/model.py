@@ -114,6 +114,10 @@ class MediaBackend(Protocol):
 
     def health(self, show_id: int) -> StreamHealth | None: ...
 
+    def live_playlist_url(self, show_id: int) -> str | None:
+        """Site-relative URL of the show's live playlist (replays: /hls/<id>/replay.m3u8)."""
+        ...
+
 
 class MediaError(Exception):
     """Base error of the media package."""

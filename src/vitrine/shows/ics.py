@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -32,29 +31,25 @@ def _utc(moment: datetime) -> str:
     return as_utc(moment).strftime("%Y%m%dT%H%M%SZ")
 
 
-def fold(line: str) -> Iterator[str]:
-    """Lines of at most 75 octets; continuation lines start with a space (§3.1). Never splits
-    a UTF-8 character."""
+def fold(line: str) -> list[str]:
+    """Lines of at most 75 octets, continuation lines starting with a space (§3.1); a UTF-8
+    character is never split."""
     encoded = line.encode()
+    parts: list[str] = []
     limit = 75
     while len(encoded) > limit:
         cut = limit
-        while cut > 0 and (encoded[cut] & 0xC0) == 0x80:
+        while (encoded[cut] & 0xC0) == 0x80:
             cut -= 1
-        yield encoded[:cut].decode()
+        parts.append(encoded[:cut].decode())
         encoded = encoded[cut:]
-        limit = 74  # the leading space counts
-        encoded = encoded  # continue with the rest
-        yield from ()
-        if len(encoded) <= limit:
-            break
-        # loop continues with limit 74, prefixing happens in the caller
-    yield encoded.decode()
+        limit = 74  # the leading space of a continuation line counts
+    parts.append(encoded.decode())
+    return [parts[0], *(" " + part for part in parts[1:])]
 
 
 def _lines(name: str, value: str) -> list[str]:
-    parts = list(fold(f"{name}:{value}"))
-    return [parts[0], *(" " + part for part in parts[1:])]
+    return fold(f"{name}:{value}")
 
 
 def show_calendar(event: CalendarEvent, *, now: datetime | None = None) -> str:

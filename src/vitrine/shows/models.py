@@ -73,3 +73,14 @@ class LineupItem(Base):
     show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     position: Mapped[int] = mapped_column(Integer)
+
+
+class SimulcastDestination(Base):
+    """Another place the show's stream is copied to: the brand's other social accounts."""
+
+    __tablename__ = "show_simulcast"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    show_id: Mapped[int] = mapped_column(ForeignKey("shows.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    url: Mapped[str] = mapped_column(String(500))  # rtmp(s)://host/app/key: a secret, never logged

@@ -13,12 +13,15 @@ from vitrine.config import Settings
 from vitrine.core.broker import Broker
 from vitrine.core.db import Database
 from vitrine.core.ratelimit import RateLimiter
+from vitrine.core.tasks import Background
 from vitrine.live.channel import LiveChannel
 from vitrine.live.edge import LiveEdge
 from vitrine.shows.live_state import ShowLifecycle
 from vitrine.shows.models import Show, ShowStatus
+from vitrine.shows.notify import Notifier
 from vitrine.shows.on_air import OnAir
 from vitrine.shows.snapshot import ShowSnapshots
+from vitrine.shows.streaming import ShowStreams
 
 
 @dataclass(slots=True)
@@ -33,6 +36,9 @@ class Services:
     lifecycle: ShowLifecycle
     on_air: OnAir
     imports: CatalogImports
+    streams: ShowStreams
+    background: Background
+    notifier: Notifier
     edge: LiveEdge | None = None
 
     @property
@@ -46,7 +52,10 @@ class Services:
     def hls_url(self, show: Show) -> str | None:
         """Where the player finds the show's video: the live playlist, or the replay."""
         if show.status is ShowStatus.LIVE:
-            return f"/hls/{show.id}/live.m3u8"
+            media = self.streams.media
+            return (
+                media.live_playlist_url(show.id) if media else None
+            ) or f"/hls/{show.id}/live.m3u8"
         if show.status is ShowStatus.ENDED:
             return f"/hls/{show.id}/replay.m3u8"
         return None

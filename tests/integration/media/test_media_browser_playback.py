@@ -122,6 +122,15 @@ async def test_chromium_plays_an_rtmp_show_live_then_its_replay(
     await page.goto(f"{site}/watch?src=/hls/7/live.m3u8&live=1")
     await plays(page)
     assert await page.evaluate("window.player.programDateTime() > Date.now() - 30000")
+    # a product event stamped 1 s ahead of the picture is held until the picture reaches it
+    held = await page.evaluate(
+        """async () => {
+          const at = window.player.programDateTime() + 1000;
+          await window.player.holdUntil(at);
+          return window.player.programDateTime() - at;
+        }"""
+    )
+    assert 0 <= held < 1000
     assert await page.evaluate("document.querySelector('.player__unmute').hidden") is False
     # when the host ends the show, then the replay plays and seeks
     assert (await host)[0] == 0

@@ -53,6 +53,7 @@ rtmp {{
             hls_nested on;
             hls_fragment 1s;
             hls_playlist_length 6s;
+            hls_continuous on;
             record all;
             record_path {prefix}/recordings;
             record_unique on;
@@ -156,6 +157,7 @@ async def test_nginx_publishes_only_with_the_right_key_and_records(
     await wait_until(lambda: ("interrupted", 7) in listener.events)
     assert listener.events[1:] == [("started", 7, False), ("interrupted", 7)]
     assert (prefix / "hls" / "spring-drop" / "index.m3u8").exists()
+    assert backend.live_playlist_url(7) == "/hls-live/spring-drop/index.m3u8"
     assert [p.suffix for p in (prefix / "recordings").iterdir()] == [".flv"]
     # when the host ends the show, then the recording becomes the replay
     recording = await backend.close_show(7)

@@ -17,9 +17,11 @@ from tests.integration.media.conftest import (
     wait_until,
 )
 
+from vitrine.media import amf0, rtmp
 from vitrine.media.config import MediaConfig
 from vitrine.media.embedded import EmbeddedBackend
 from vitrine.media.model import Refusal, StopReason
+from vitrine.media.rtmp import Message, encode_message
 
 pytestmark = [pytest.mark.media, pytest.mark.anyio]
 
@@ -311,3 +313,61 @@ async def test_after_a_key_rotation_only_the_new_key_publishes(
     assert (
         backend.ingest_urls(7, "live.example.com").rtmp_stream_key == f"spring-drop?key={new_key}"
     )
+
+
+async def rtmp_publish_by_hand(
+    port: int, name: str
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A minimal RTMP client: handshake, connect, createStream, publish `name`."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"\x03" + bytes(1536))
+    await reader.readexactly(1 + 1536 * 2)
+    writer.write(bytes(1536))
+    commands = [
+        ("connect", 1, {"app": "live", "tcUrl": f"rtmp://127.0.0.1:{port}/live"}),
+        ("createStream", 2, None),
+        ("publish", 3, None, name, "live"),
+    ]
+    for i, cmd in enumerate(commands):
+        writer.write(
+            encode_message(3, Message(20, 1 if i == 2 else 0, 0, amf0.encode_all(*cmd)), 128)
+        )
+    await writer.drain()
+    return reader, writer
+
+
+async def test_a_publisher_sending_garbage_after_publish_is_dropped_as_a_protocol_error(
+    backend: EmbeddedBackend, listener: RecordingListener, config: MediaConfig
+) -> None:
+    # given an open show and an authorised publisher
+    await backend.open_show(show())
+    reader, writer = await rtmp_publish_by_hand(backend.rtmp_port, f"spring-drop?key={KEY}")
+    # when it sends garbage instead of audio and video
+    writer.write(bytes([0x04]) + b"\xff" * 2000)
+    await writer.drain()
+    # then the connection is closed, the studio is told, and nothing was written
+    await asyncio.wait_for(reader.read(), 10)
+    writer.close()
+    await wait_until(lambda: len(listener.events) == 1)
+    assert listener.events == [("refused", 7, "spring-drop", Refusal.PROTOCOL_ERROR)]
+    assert segments(config.show_dir(7)) == []
+    assert backend.is_publishing(7) is False
+
+
+async def test_a_silent_publisher_is_dropped_and_frees_the_show(
+    backend: EmbeddedBackend, listener: RecordingListener, ffmpeg: str, font: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    # given an authorised publisher that then sends nothing
+    monkeypatch.setattr(rtmp, "IDLE_TIMEOUT_S", 0.5)
+    await backend.open_show(show())
+    reader, writer = await rtmp_publish_by_hand(backend.rtmp_port, f"spring-drop?key={KEY}")
+    # when it stays silent, then the front door closes the connection
+    while await asyncio.wait_for(reader.read(4096), 10):
+        pass
+    writer.close()
+    # and the show takes the next encoder
+    code, _ = await publish(ffmpeg, url(backend, f"spring-drop?key={KEY}"), font, seconds=1)
+    assert code == 0
+    await wait_until(lambda: ("interrupted", 7) in listener.events)
+    assert listener.events == [("started", 7, False), ("interrupted", 7)]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from tests.integration.media.conftest import (
@@ -18,7 +20,7 @@ from tests.integration.media.conftest import (
 from vitrine.media.config import MediaConfig
 from vitrine.media.demo import srt_publish_url
 from vitrine.media.embedded import EmbeddedBackend
-from vitrine.media.model import SimulcastTarget
+from vitrine.media.model import Refusal, SimulcastTarget
 
 pytestmark = [pytest.mark.media, pytest.mark.anyio]
 
@@ -72,9 +74,10 @@ async def test_srt_publisher_with_a_wrong_passphrase_is_never_served(
         seconds=2,
         output_format="mpegts",
     )
-    # then the SRT handshake fails and nothing is written
+    # then the SRT handshake fails, the studio is told, and nothing is written
     assert code != 0
-    assert listener.events == []
+    await wait_until(lambda: len(listener.events) == 1)
+    assert listener.events == [("refused", 7, "spring-drop", Refusal.WRONG_KEY)]
     assert segments(config.show_dir(7)) == []
 
 
@@ -129,3 +132,34 @@ async def test_a_crashed_ffmpeg_is_restarted_and_the_show_goes_on(
     assert listener.events == [("started", 7, False), ("interrupted", 7)]
     event = (config.show_dir(7) / "event.m3u8").read_text()
     assert event.count("#EXTINF:") >= 4
+
+
+async def test_a_live_simulcast_destination_receives_the_show(
+    backend: EmbeddedBackend, listener: RecordingListener, config: MediaConfig,
+    ffmpeg: str, font: str, tmp_path: Path,
+) -> None:  # fmt: skip
+    # given a second Vitrine (the brand's own site) with a show, as the simulcast destination
+    other_listener = RecordingListener()
+    other = EmbeddedBackend(replace(config, data_dir=tmp_path / "other"), other_listener)
+    await other.start()
+    try:
+        await other.open_show(show(9, "brand-site"))
+        target = SimulcastTarget(
+            "brand-site", f"rtmp://127.0.0.1:{other.rtmp_port}/live/brand-site?key={KEY}"
+        )
+        await backend.open_show(show(simulcast=(target,)))
+        # when the host publishes to the first one
+        code, _ = await publish(
+            ffmpeg,
+            f"rtmp://127.0.0.1:{backend.rtmp_port}/live/spring-drop?key={KEY}",
+            font,
+            seconds=3,
+        )
+        assert code == 0
+        await wait_until(lambda: ("interrupted", 9) in other_listener.events)
+        # then the destination went live with the same stream, and the studio sees it live
+        assert other_listener.events == [("started", 9, False), ("interrupted", 9)]
+        assert len(segments(tmp_path / "other" / "hls" / "9")) >= 4
+        assert backend.health(7).destinations == {"brand-site": "live"}  # type: ignore[union-attr]
+    finally:
+        await other.stop()

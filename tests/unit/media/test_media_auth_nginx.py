@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from vitrine.media.auth import (
     Granted,
     Refused,
@@ -10,8 +12,13 @@ from vitrine.media.auth import (
     new_stream_key,
     split_publish_name,
 )
-from vitrine.media.model import Refusal, ShowStream
-from vitrine.media.nginx import CallbackAnswer, answer_on_publish, show_of_publish_done
+from vitrine.media.model import Refusal, ShowStream, StopReason, StreamHealth
+from vitrine.media.nginx import (
+    CallbackAnswer,
+    NginxRtmpBackend,
+    answer_on_publish,
+    show_of_publish_done,
+)
 
 SPRING = ShowStream(7, "spring-drop", "s3cret-key-0123456789")
 AUTUMN = ShowStream(8, "autumn-sale", "other-key-0123456789")
@@ -75,3 +82,54 @@ def test_nginx_on_publish_denies_with_403() -> None:
 def test_nginx_on_publish_done_names_the_show() -> None:
     assert show_of_publish_done({"call": "publish_done", "name": "autumn-sale"}, SHOWS) == 8
     assert show_of_publish_done({"call": "publish_done", "name": "nobody"}, SHOWS) is None
+
+
+class Reports:
+    def __init__(self) -> None:
+        self.events: list[tuple[object, ...]] = []
+
+    async def stream_started(self, show_id: int, *, resumed: bool) -> None:
+        self.events.append(("started", show_id, resumed))
+
+    async def stream_interrupted(self, show_id: int) -> None:
+        self.events.append(("interrupted", show_id))
+
+    async def stream_stopped(self, show_id: int, reason: StopReason) -> None:
+        self.events.append(("stopped", show_id, reason))
+
+    async def stream_health(self, show_id: int, health: StreamHealth) -> None: ...
+
+    async def stream_refused(self, show_id: int | None, name: str, reason: Refusal) -> None:
+        self.events.append(("refused", show_id, name, reason))
+
+
+@pytest.mark.anyio
+async def test_nginx_callbacks_drive_the_show_through_the_grace_period() -> None:
+    # given the nginx backend with a show, on a clock the test moves
+    now = [0.0]
+    reports = Reports()
+    backend = NginxRtmpBackend(reports, grace_s=60, clock=lambda: now[0])
+    await backend.open_show(SPRING)
+    publish = {"call": "publish", "name": "spring-drop", "key": SPRING.stream_key}
+    # when nginx reports publish, a second publish, publish_done, a return, then silence
+    assert await backend.on_publish(publish) == 200
+    assert await backend.on_publish(publish) == 403
+    assert await backend.on_publish_done({"call": "publish_done", "name": "spring-drop"}) == 200
+    now[0] = 30
+    assert await backend.on_publish(publish) == 200
+    await backend.on_publish_done({"call": "publish_done", "name": "spring-drop"})
+    now[0] = 89
+    await backend.tick()
+    now[0] = 90
+    await backend.tick()
+    # then the show saw exactly this, and is still open until the host ends it
+    assert reports.events == [
+        ("started", 7, False),
+        ("refused", 7, "spring-drop", Refusal.ALREADY_LIVE),
+        ("interrupted", 7),
+        ("started", 7, True),
+        ("interrupted", 7),
+        ("stopped", 7, StopReason.GRACE_EXPIRED),
+    ]
+    assert backend.live_playlist_url(7) == "/hls-live/spring-drop/index.m3u8"
+    assert await backend.close_show(7) is None  # no recordings configured

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 00:10:48.261479
+Create Date: 2026-11-26 00:19:48.830442
 """
 
 from collections.abc import Sequence
@@ -70,6 +70,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_carts")),
         sa.UniqueConstraint("guest_token", name=op.f("uq_carts_guest_token")),
         sa.UniqueConstraint("user_id", name=op.f("uq_carts_user_id")),
+    )
+    op.create_table(
+        "email_opt_outs",
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_email_opt_outs_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("user_id", name=op.f("pk_email_opt_outs")),
     )
     op.create_table(
         "merchants",
@@ -585,6 +597,73 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_external_clicks_show_id"), ["show_id"], unique=False)
 
     op.create_table(
+        "notifications",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("live", "cancelled", name="notification_kind", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(length=300), nullable=False),
+        sa.Column("created_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("read_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.Column(
+            "email_state",
+            sa.Enum(
+                "pending",
+                "sending",
+                "sent",
+                "skipped",
+                "failed",
+                name="email_state",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("email_attempts", sa.Integer(), nullable=False),
+        sa.Column("email_error", sa.String(length=300), nullable=False),
+        sa.Column("emailed_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_notifications_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_notifications_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notifications")),
+        sa.UniqueConstraint("show_id", "user_id", name=op.f("uq_notifications_show_id_user_id")),
+    )
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_notifications_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "show_announcements",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum("live", "cancelled", name="announcement_kind", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_show_announcements_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", name=op.f("pk_show_announcements")),
+    )
+    op.create_table(
         "show_hosts",
         sa.Column("show_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
@@ -618,6 +697,45 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("show_lineup", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_show_lineup_show_id"), ["show_id"], unique=False)
+
+    op.create_table(
+        "show_reminders",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("created_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_show_reminders_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_show_reminders_user_id_users"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", "user_id", name=op.f("pk_show_reminders")),
+    )
+    with op.batch_alter_table("show_reminders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_show_reminders_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
+        "show_simulcast",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=60), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_show_simulcast_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_show_simulcast")),
+    )
+    with op.batch_alter_table("show_simulcast", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_show_simulcast_show_id"), ["show_id"], unique=False)
 
     op.create_table(
         "deal_claims",
@@ -889,11 +1007,24 @@ def downgrade() -> None:
 
     op.drop_table("orders")
     op.drop_table("deal_claims")
+    with op.batch_alter_table("show_simulcast", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_show_simulcast_show_id"))
+
+    op.drop_table("show_simulcast")
+    with op.batch_alter_table("show_reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_show_reminders_user_id"))
+
+    op.drop_table("show_reminders")
     with op.batch_alter_table("show_lineup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_show_lineup_show_id"))
 
     op.drop_table("show_lineup")
     op.drop_table("show_hosts")
+    op.drop_table("show_announcements")
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_notifications_user_id"))
+
+    op.drop_table("notifications")
     with op.batch_alter_table("external_clicks", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_external_clicks_show_id"))
 
@@ -952,6 +1083,7 @@ def downgrade() -> None:
 
     op.drop_table("user_sessions")
     op.drop_table("merchants")
+    op.drop_table("email_opt_outs")
     op.drop_table("carts")
     op.drop_table("webhook_deliveries")
     op.drop_table("users")

@@ -12,7 +12,7 @@ from vitrine.accounts.merchants import follow, follower_count, follows, merchant
 from vitrine.accounts.models import MerchantStatus
 from vitrine.catalog.queries import shop_products
 from vitrine.core.errors import NotFound
-from vitrine.shows import listing
+from vitrine.shows import discovery, listing, reminders
 from vitrine.web.auth import page_actor
 from vitrine.web.pages.common import back_to, render
 from vitrine.web.services import services_of
@@ -20,11 +20,13 @@ from vitrine.web.services import services_of
 
 @get("/")
 async def home(request: Request[Any, Any, Any]) -> Template:
-    db = services_of(request).db
+    services = services_of(request)
+    db = services.db
+    viewers_here = services.edge.viewers_here if services.edge else None
     return await render(
         request,
         "home.html",
-        live=await listing.live_now(db),
+        live=await discovery.live_by_viewers(db, services.broker, viewers_here),
         upcoming=await listing.upcoming(db),
         recent=await listing.recent(db),
     )
@@ -75,6 +77,7 @@ async def show_page(request: Request[Any, Any, Any], show_id: FromPath[int]) -> 
         products=products,
         live_url=f"{services.settings.live_url}/shows/{show_id}/live",
         hls_src=services.hls_url(card.show),
+        reminder=await reminders.reminder_state(services.db, actor, card.show),
     )
 
 

@@ -135,6 +135,7 @@ async def new_show_submit(
     try:
         draft = _show_draft(values, product_ids, await upload_of(request, "cover"))
         show = await schedule.schedule_show(services.db, actor, merchant_id, draft)
+        await services.streams.sync()
     except ValidationFailed as error:
         merchant = await merchants.get_merchant(services.db, merchant_id)
         return await invalid(
@@ -238,7 +239,9 @@ async def edit_show_submit(
 async def cancel_show(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], show_id: FromPath[int]
 ) -> Response[Any]:
-    await schedule.cancel_show(services_of(request).db, await page_actor(request), show_id)
+    services = services_of(request)
+    await schedule.cancel_show(services.db, await page_actor(request), show_id)
+    await services.streams.sync()
     return back_to(f"/manage/{merchant_id}/shows/{show_id}")
 
 
@@ -246,7 +249,9 @@ async def cancel_show(
 async def rotate_key(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], show_id: FromPath[int]
 ) -> Response[Any]:
-    await schedule.rotate_stream_key(services_of(request).db, await page_actor(request), show_id)
+    services = services_of(request)
+    await schedule.rotate_stream_key(services.db, await page_actor(request), show_id)
+    await services.streams.sync()  # the old key stops working now
     return back_to(f"/manage/{merchant_id}/shows/{show_id}#go-live")
 
 

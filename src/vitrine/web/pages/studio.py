@@ -3,7 +3,9 @@ answer questions. Actions answer JSON to the studio's script, or redirect a plai
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
@@ -11,8 +13,11 @@ from litestar.response import Template
 
 from vitrine.accounts.actor import Actor
 from vitrine.core.errors import NotFound, ValidationFailed
+from vitrine.media import EmbeddedBackend
 from vitrine.shows import listing, schedule
+from vitrine.shows.models import Show, ShowStatus
 from vitrine.shows.on_air import lineup_items
+from vitrine.shows.streaming import OPEN_BEFORE
 from vitrine.web.auth import page_actor
 from vitrine.web.errors import wants_json
 from vitrine.web.pages.common import back_to, form_of, int_field, render
@@ -30,6 +35,31 @@ async def _host(request: Request[Any, Any, Any], show_id: int) -> tuple[Services
     return services, actor
 
 
+@dataclass(frozen=True, slots=True)
+class Ingest:
+    """What the host types into OBS or a phone app."""
+
+    rtmp_server: str
+    rtmp_stream_key: str
+    srt_url: str | None
+    opens_at: str | None  # when the key starts working, if not yet
+
+
+def ingest_of(services: Services, show: Show) -> Ingest:
+    settings = services.settings
+    public_host = urlparse(settings.base_url).hostname or settings.host
+    media = services.streams.media
+    if isinstance(media, EmbeddedBackend) and show.id in services.streams.opened:
+        urls = media.ingest_urls(show.id, public_host)
+        server = settings.rtmp_public_url or urls.rtmp_server
+        return Ingest(server, urls.rtmp_stream_key, urls.srt_url, None)
+    server = settings.rtmp_public_url or f"rtmp://{public_host}:{settings.rtmp_port}/live"
+    opens = None
+    if show.status is ShowStatus.SCHEDULED:
+        opens = (show.scheduled_start - OPEN_BEFORE).isoformat()
+    return Ingest(server, f"{show.public_name}?key={show.stream_key}", None, opens)
+
+
 def _done(request: Request[Any, Any, Any], show_id: int, **body: Any) -> Response[Any]:
     if wants_json(request):
         return Response({"ok": True, **body}, status_code=200)
@@ -42,14 +72,16 @@ async def studio(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Tem
     card = await listing.get_show(services.db, show_id)
     async with services.db.read() as session:
         lineup = await lineup_items(session, show_id)
+    await services.streams.sync()
     return await render(
         request,
         "studio/show.html",
         card=card,
         lineup=lineup,
+        ingest=ingest_of(services, card.show),
         questions=await services.chat.open_questions(show_id),
         live_url=f"{services.live_url}/shows/{show_id}/live",
-        hls_src=f"/hls/{show_id}/live.m3u8",
+        hls_src=services.hls_url(card.show) or f"/hls/{show_id}/live.m3u8",
     )
 
 
@@ -64,6 +96,8 @@ async def go_live(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Re
 async def end_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
     services, actor = await _host(request, show_id)
     show = await services.lifecycle.end(actor, show_id)
+    # Stopping the ingest and remuxing the replay takes a moment: not on the request.
+    services.background.spawn(services.streams.close(show_id))
     return _done(request, show_id, state=show.status.value)
 
 

@@ -29,6 +29,12 @@ function start(root) {
       })
     : null;
 
+  // A landscape stream is shown whole on a phone; a vertical one fills the screen.
+  player?.video.addEventListener("loadedmetadata", () => {
+    const { videoWidth: w, videoHeight: h } = player.video;
+    stage.dataset.orientation = w > h ? "landscape" : "portrait";
+  });
+
   const live = new LiveClient(root.dataset.liveUrl);
   live.onstatus = (value) => {
     status.textContent = { live: "", connecting: "Connecting…", reconnecting: "Reconnecting…", refused: "Live chat unavailable" }[value] ?? "";

@@ -40,6 +40,45 @@ function start(root) {
   }
 
   createPlayer($("[data-stage]"), { src: root.dataset.hls, live: true, syncEvents: false });
+  watchStream();
+
+  // The go-live panel: stream health, what went wrong, the replay when it is ready.
+  async function watchStream() {
+    const fmt = (value, unit, digits = 0) => (value == null ? "–" : `${Number(value).toFixed(digits)} ${unit}`);
+    try {
+      const response = await fetch(`/studio/${showId}/stream`, { headers: { accept: "application/json" } });
+      if (response.ok) {
+        const status = await response.json();
+        const health = status.health;
+        $("[data-health-state]").textContent = status.publishing
+          ? `Receiving ${health?.video_codec ?? "video"}${health?.audio_codec ? ` + ${health.audio_codec}` : ""}`
+          : status.open ? "Waiting for your stream…" : status.state === "ended" ? "Show ended" : "Your key works from 2 hours before the start";
+        $("[data-health-bitrate]").textContent = fmt(health?.bitrate_kbps, "kbit/s");
+        $("[data-health-fps]").textContent = fmt(health?.fps, "fps", 1);
+        $("[data-health-keyframes]").textContent = fmt(health?.keyframe_interval_s, "s", 1);
+        $("[data-health-dropped]").textContent = health ? `${health.dropped_frames} of ${health.frames}` : "–";
+        $("[data-health-picture]").textContent = health?.resolution ?? "–";
+        root.dataset.publishing = status.publishing ? "1" : "0";
+        const notice = $("[data-notice]");
+        notice.hidden = !status.notice;
+        if (status.notice) {
+          notice.textContent = status.notice.message;
+          notice.className = `alert ${status.notice.level === "info" ? "ok" : status.notice.level === "warning" ? "info" : ""}`;
+        }
+        const list = $("[data-destinations]");
+        list.replaceChildren(...Object.entries(health?.destinations ?? {}).map(([name, state]) => {
+          const item = document.createElement("li");
+          item.textContent = `${name}: ${state}`;
+          item.className = state;
+          return item;
+        }));
+        $("[data-replay]").hidden = !status.replay_ready;
+      }
+    } catch (error) {
+      console.warn("stream status", error);
+    }
+    setTimeout(watchStream, 2000);
+  }
 
   // Every studio form posts in the background and reports what happened.
   for (const form of root.querySelectorAll("form[data-action]")) {
