@@ -47,6 +47,22 @@ def free_port() -> int:
         return port
 
 
+def free_udp_base(count: int = 50) -> int:
+    """The first of `count` consecutive UDP ports nobody is bound to (SRT ingest)."""
+    import random
+
+    for _ in range(100):
+        base = random.randrange(20000, 60000 - count)
+        try:
+            for port in range(base, base + count):
+                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                    sock.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError("no free UDP port range for SRT")
+
+
 @dataclass
 class LiveServer:
     url: str
@@ -76,6 +92,8 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None) -> LiveS
         "VITRINE_DATA_DIR": str(tmp / "var"),
         "VITRINE_PORT": str(port),
         "VITRINE_LIVE_PORT": str(free_port()),
+        "VITRINE_RTMP_PORT": str(free_port()),
+        "VITRINE_SRT_PORT": str(free_udp_base()),
         "VITRINE_HOST": "127.0.0.1",
         "VITRINE_LOG_LEVEL": "WARNING",
         "VITRINE_SECRET_KEY": "browser-test-secret-" + "x" * 30,

@@ -1,4 +1,7 @@
-// "Starts in 2 h 05 min" on a show page before the show begins; reloads when it is due.
+// "Starts in 2 h 05 min" on a show page before the show begins; when the host goes live,
+// the live channel says so and the page turns into the live page.
+import { LiveClient } from "/static/js/live.js";
+
 const element = document.querySelector("[data-countdown]");
 if (element) {
   const due = new Date(element.dataset.countdown).getTime();
@@ -15,4 +18,12 @@ if (element) {
   };
   tick();
   setInterval(tick, 1000);
+}
+
+const waiting = document.querySelector("[data-waiting-show]");
+if (waiting) {
+  const live = new LiveClient(waiting.dataset.liveUrl);
+  live.on("snapshot", (snapshot) => { if (snapshot.show.state === "live") location.reload(); });
+  live.on("show_state", (event) => { if (event.state === "live") location.reload(); });
+  live.connect();
 }
