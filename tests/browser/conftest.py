@@ -99,6 +99,7 @@ def start_server(tmp: Path, *, extra_env: dict[str, str] | None = None) -> LiveS
         "VITRINE_SECRET_KEY": "browser-test-secret-" + "x" * 30,
         **(extra_env or {}),
     }
+    tmp.mkdir(parents=True, exist_ok=True)
     log = tmp / "server.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "vitrine", "serve"],
