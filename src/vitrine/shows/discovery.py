@@ -229,7 +229,8 @@ async def current_viewers(broker: Broker, show_id: int, local: LocalCount | None
     """A show's viewers summed over every edge (the count the edges report to the broker);
     this instance's own count when the broker cannot answer; 0 when neither knows."""
     try:
-        return await broker.report_count(f"viewers:{show_id}", READER, 0, 0.001)
+        # A count of 0 adds nothing; the ttl only keeps the hash alive as long as the edges do.
+        return await broker.report_count(f"viewers:{show_id}", READER, 0, 60.0)
     except BrokerUnavailable:
         return local(str(show_id)) if local is not None else 0
 

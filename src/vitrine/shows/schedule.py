@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
@@ -19,7 +20,7 @@ from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from vitrine.core.pictures import Upload, store_upload
-from vitrine.shows.models import LineupItem, Show, ShowHost, ShowStatus
+from vitrine.shows.models import LineupItem, Show, ShowHost, ShowStatus, SimulcastDestination
 
 MAX_MINUTES = 12 * 60
 
@@ -35,6 +36,8 @@ class ShowDraft:
     product_ids: tuple[int, ...] = ()
     host_emails: tuple[str, ...] = ()
     cover: Upload | None = None  # a new cover picture; None keeps the current one
+    # Where else the stream is copied: "Name rtmp://host/app/key" per line. None keeps them.
+    simulcast: str | None = None
 
 
 def new_stream_key() -> str:
@@ -103,7 +106,59 @@ async def schedule_show(db: Database, actor: Actor, merchant_id: int, draft: Sho
         await tx.session.flush()
         await _set_lineup(tx.session, show, draft.product_ids)
         await _set_hosts(tx.session, show, draft.host_emails, actor)
+        await _set_simulcast(tx.session, show, draft.simulcast)
     return show
+
+
+MAX_DESTINATIONS = 5
+
+
+def parse_destinations(text: str) -> list[tuple[str, str]]:
+    """Lines of "Name rtmp://host/app/key"; the name may have spaces, the URL may not."""
+    found: list[tuple[str, str]] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, _, url = line.strip().rpartition(" ")
+        parsed = urlparse(url)
+        if (
+            parsed.scheme not in {"rtmp", "rtmps"}
+            or not parsed.netloc
+            or not parsed.path.strip("/")
+        ):
+            raise ValidationFailed(
+                {
+                    "simulcast": f"Line {number}: write a name, a space, then the rtmp:// or "
+                    "rtmps:// address with its stream key"
+                }
+            )
+        found.append((name.strip()[:60] or parsed.netloc, url))
+    if len(found) > MAX_DESTINATIONS:
+        raise ValidationFailed({"simulcast": f"At most {MAX_DESTINATIONS} destinations"})
+    return found
+
+
+async def _set_simulcast(session: AsyncSession, show: Show, text: str | None) -> None:
+    if text is None:
+        return
+    destinations = parse_destinations(text)
+    await session.execute(
+        delete(SimulcastDestination).where(SimulcastDestination.show_id == show.id)
+    )
+    session.add_all(
+        SimulcastDestination(show_id=show.id, name=name, url=url) for name, url in destinations
+    )
+
+
+async def simulcast_text(session: AsyncSession, show_id: int) -> str:
+    rows = (
+        await session.scalars(
+            select(SimulcastDestination)
+            .where(SimulcastDestination.show_id == show_id)
+            .order_by(SimulcastDestination.id)
+        )
+    ).all()
+    return "\n".join(f"{row.name} {row.url}" for row in rows)
 
 
 async def _set_lineup(session: AsyncSession, show: Show, product_ids: tuple[int, ...]) -> None:
@@ -193,6 +248,7 @@ async def reschedule_show(db: Database, actor: Actor, show_id: int, draft: ShowD
             show.cover_path = cover.path
         await _set_lineup(tx.session, show, draft.product_ids)
         await _set_hosts(tx.session, show, draft.host_emails, actor)
+        await _set_simulcast(tx.session, show, draft.simulcast)
     return show
 
 

@@ -117,3 +117,22 @@ async def test_rotating_the_key_replaces_it(db: Database) -> None:
     async with db.read() as session:
         stored = await session.get(Show, show.id)
     assert stored is not None and stored.stream_key == new_key
+
+
+async def test_simulcast_destinations_are_checked_and_kept(db: Database) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    draft = schedule.ShowDraft(
+        "Everywhere", "", in_hours(1), 30,
+        simulcast="YouTube rtmp://a.rtmp.youtube.com/live2/abcd\nOur site rtmps://live.acme.example/app/k1\n",
+    )
+    show = await schedule.schedule_show(db, await actor_of(db, owner), merchant.id, draft)
+    async with db.read() as session:
+        assert await schedule.simulcast_text(session, show.id) == (
+            "YouTube rtmp://a.rtmp.youtube.com/live2/abcd\nOur site rtmps://live.acme.example/app/k1"
+        )
+    with pytest.raises(ValidationFailed) as refused:
+        schedule.parse_destinations("Twitch https://twitch.tv/acme")
+    assert refused.value.errors == {
+        "simulcast": "Line 1: write a name, a space, then the rtmp:// or rtmps:// address with its stream key"
+    }

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 00:19:48.830442
+Create Date: 2026-11-26 00:24:13.062806
 """
 
 from collections.abc import Sequence

@@ -105,6 +105,7 @@ def _show_draft(
         product_ids=ids,
         host_emails=tuple(values.get("host_emails", "").replace(",", " ").split()),
         cover=cover,
+        simulcast=values.get("simulcast", ""),
     )
 
 
@@ -185,6 +186,7 @@ async def edit_show_page(
     async with services.db.read() as session:
         lineup = await schedule.lineup_product_ids(session, show_id)
         hosts = await schedule.host_emails(session, show_id)
+        simulcast = await schedule.simulcast_text(session, show_id)
     local = card.show.scheduled_start.astimezone(_zone(card.merchant.time_zone))
     return await render(
         request,
@@ -199,6 +201,7 @@ async def edit_show_page(
             "starts_at": local.strftime("%Y-%m-%dT%H:%M"),
             "expected_minutes": str(card.show.expected_minutes),
             "host_emails": " ".join(hosts),
+            "simulcast": simulcast,
         },
     )
 
