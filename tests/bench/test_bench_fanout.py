@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[3] / "bench" / "fanout.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "fanout.py"
 
 
 @pytest.mark.smoke
