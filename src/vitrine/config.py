@@ -22,6 +22,7 @@ class Settings:
     data_dir: Path = Path("var")
     database_url: str = ""  # default: sqlite+aiosqlite:///<data_dir>/vitrine.db
     redis_url: str = ""  # empty: in-process broker, deal gates and rate limits
+    redis_prefix: str = "vitrine:"  # keys of this instance group (several Vitrines, one Redis)
     secret_key: str = ""  # default: generated once and kept in <data_dir>/secret_key
     public_url: str = ""  # how browsers reach this instance; default http://host:port
     default_commission_bps: int = 1000  # 10 % of each paid order
@@ -51,6 +52,10 @@ class Settings:
     smtp_host: str = ""
     smtp_port: int = 25
     mail_from: str = "Vitrine <no-reply@localhost>"
+    smtp_username: str = ""  # empty: no SMTP log-in
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    notify_sweep_s: int = 15  # how often pending notifications and cancelled shows are swept
 
     @property
     def database(self) -> str:

@@ -59,10 +59,14 @@ async def running(
 ) -> AsyncIterator[Services]:
     """Everything an instance runs: storage, broker, live channel and edge, domain services."""
     db = Database(settings.database)
-    broker = broker_from_url(settings.redis_url)
+    broker = broker_from_url(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
     redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
-    limiter: RateLimiter = RedisRateLimiter(redis_client) if redis_client else MemoryRateLimiter()
+    limiter: RateLimiter = (
+        RedisRateLimiter(redis_client, prefix=f"{settings.redis_prefix}rate:")
+        if redis_client
+        else MemoryRateLimiter()
+    )
     channel = LiveChannel(broker)
     chat = ChatService(db, channel, limiter)
     snapshots = ShowSnapshots(db, chat)
