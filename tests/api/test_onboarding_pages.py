@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from tests.factories import make_merchant, make_user
-from vitrine.accounts import merchants
 from tests.web import Browser
-
+from vitrine.accounts import merchants
 from vitrine.core.db import Database
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.browser.conftest import LiveServer, start_server, stop_server
 from tests.browser.live_helpers import DEMO_SHOW, sign_up, stream_arrives
 from tests.integration.notify.smtp_helpers import SmtpServer, running_smtp, text_of

@@ -12,8 +12,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import create_async_engine
-from tests.backends import POSTGRES_URL
 
+from tests.backends import POSTGRES_URL
 from vitrine.core.db import async_url
 from vitrine.core.migrate import upgrade
 from vitrine.models import Base
