@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from tests.integration.catalog.shops import Shop, make_shop
 
+from tests.integration.catalog.shops import Shop, make_shop
 from vitrine.core.db import Database
 
 

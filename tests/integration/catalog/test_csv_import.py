@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from tests.integration.catalog.shops import Shop
 
+from tests.integration.catalog.shops import Shop
 from vitrine.catalog.csv_format import COLUMNS
 from vitrine.catalog.csv_import import (
     CatalogImports,

@@ -6,8 +6,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
-from tests.integration.catalog.shops import Shop
 
+from tests.integration.catalog.shops import Shop
 from vitrine.catalog.drafts import ProductDraft, VariantDraft
 from vitrine.catalog.images import add_image, remove_image
 from vitrine.catalog.models import ProductImage

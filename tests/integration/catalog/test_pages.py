@@ -8,9 +8,9 @@ import io
 import re
 
 from PIL import Image
+
 from tests.factories import make_merchant, make_user
 from tests.web import Browser
-
 from vitrine.core.db import Database
 
 

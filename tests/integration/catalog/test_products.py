@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import func, select, update
-from tests.integration.catalog.shops import Shop, make_shop
 
+from tests.integration.catalog.shops import Shop, make_shop
 from vitrine.accounts.models import MemberRole
 from vitrine.catalog.drafts import ProductDraft, VariantDraft
 from vitrine.catalog.models import Product, ProductStatus, Variant

@@ -7,9 +7,9 @@ import contextlib
 import json
 
 import pytest
-from tests.integration.live.conftest import Stage, Watch
 from websockets.exceptions import ConnectionClosed
 
+from tests.integration.live.conftest import Stage, Watch
 from vitrine.live import EdgeSettings
 from vitrine.live.events import Announcement, ProductPinned, StockChanged
 

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.integration.live.conftest import Stage
 
+from tests.integration.live.conftest import Stage
 from vitrine.live.events import ProductPinned
 
 PROBE = Path(__file__).with_name("live_client_probe.mjs")

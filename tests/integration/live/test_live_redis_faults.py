@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 import redis.asyncio as aioredis
+
 from tests.integration.live.conftest import (
     FAST,
     REDIS_URL,
@@ -17,7 +18,6 @@ from tests.integration.live.conftest import (
     TokenIdentify,
     Watch,
 )
-
 from vitrine.core.broker import RedisBroker
 from vitrine.live import LiveChannel, LiveEdge
 from vitrine.live.events import ProductPinned, encode

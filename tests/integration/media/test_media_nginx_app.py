@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+
 from tests.browser.conftest import LiveServer, free_port, start_server, stop_server
 from tests.integration.media.conftest import publish, wait_until
 from tests.integration.media.test_media_nginx_rtmp import CONF, MODULE, NGINX, pytestmark
-
 from vitrine.core.db import Database
 from vitrine.shows.models import Show
 
@@ -41,7 +41,15 @@ def nginx_app(tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
     (prefix / "nginx.conf").write_text(conf)
     assert NGINX is not None
     nginx = subprocess.Popen(
-        [NGINX, "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(prefix / "nginx.conf")],
+        [
+            NGINX,
+            "-p",
+            str(prefix),
+            "-e",
+            str(prefix / "error.log"),
+            "-c",
+            str(prefix / "nginx.conf"),
+        ],
         stdin=subprocess.DEVNULL,
     )
     yield server, rtmp_port

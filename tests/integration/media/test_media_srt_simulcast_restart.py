@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from tests.integration.media.conftest import (
     KEY,
     RecordingListener,
@@ -16,7 +17,6 @@ from tests.integration.media.conftest import (
     show,
     wait_until,
 )
-
 from vitrine.media.config import MediaConfig
 from vitrine.media.demo import srt_publish_url
 from vitrine.media.embedded import EmbeddedBackend
