@@ -210,3 +210,25 @@ async def test_a_show_gets_a_cover_picture(browser: Browser, db: Database) -> No
     cover = re.search(r'<img src="/media/(shows/\d+/\w+\.png)"', home.text)
     assert cover is not None
     assert (await browser.get(f"/media/{cover.group(1)}")).status_code == 200
+
+
+async def test_failed_log_ins_are_limited_per_email_and_say_when_to_retry(
+    browser: Browser, db: Database
+) -> None:
+    await make_user(db, "target@example.com")
+    for _ in range(10):
+        wrong = await browser.submit("/login", {"email": "target@example.com", "password": "guess"})
+        assert wrong.status_code == 422
+    blocked = await browser.submit(
+        "/login", {"email": "target@example.com", "password": "a-long-password"}
+    )
+    assert blocked.status_code == 429
+    assert "Too many failed log-ins; wait a minute and try again" in blocked.text
+
+
+async def test_logging_in_replaces_a_planted_session_cookie(browser: Browser, db: Database) -> None:
+    await make_user(db, "victim@example.com")
+    browser.cookies.set("vitrine_session", "planted-by-an-attacker")
+    response = await browser.log_in("victim@example.com")
+    assert response.status_code == 303
+    assert browser.cookies.get("vitrine_session") not in (None, "planted-by-an-attacker")

@@ -74,13 +74,16 @@ async def log_in(
     now = utc_now()
     keys = (f"email:{email}", f"client:{client}")
     async with db.read() as session:
-        recent = await session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(LoginAttempt.key.in_(keys), LoginAttempt.at > now - LOGIN_WINDOW)
-        )
+        counts = (
+            await session.execute(
+                select(LoginAttempt.key, func.count())
+                .where(LoginAttempt.key.in_(keys), LoginAttempt.at > now - LOGIN_WINDOW)
+                .group_by(LoginAttempt.key)
+            )
+        ).all()
         user = await session.scalar(select(User).where(User.email == email))
-    if (recent or 0) >= attempts_per_minute:
+    recent = max((count for _key, count in counts), default=0)
+    if recent >= attempts_per_minute:
         raise RateLimited("Too many failed log-ins; wait a minute and try again", retry_after_s=60)
     if user is None or not password_matches(user.password_hash, password):
         async with db.write() as tx:
