@@ -228,7 +228,9 @@ async def test_failed_log_ins_are_limited_per_email_and_say_when_to_retry(
 
 async def test_logging_in_replaces_a_planted_session_cookie(browser: Browser, db: Database) -> None:
     await make_user(db, "victim@example.com")
-    browser.cookies.set("vitrine_session", "planted-by-an-attacker")
+    browser.cookies.set(
+        "vitrine_session", "planted-by-an-attacker", domain="testserver.local", path="/"
+    )
     response = await browser.log_in("victim@example.com")
     assert response.status_code == 303
     assert browser.cookies.get("vitrine_session") not in (None, "planted-by-an-attacker")
