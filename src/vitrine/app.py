@@ -19,8 +19,10 @@ from litestar.template.config import TemplateConfig
 from vitrine.config import Settings
 from vitrine.core.errors import VitrineError
 from vitrine.web import filters
+from vitrine.web import metrics as observability
 from vitrine.web.api import routes as api_routes
 from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
+from vitrine.web.metrics import Metrics
 from vitrine.web.pages import (
     accounts,
     admin,
@@ -61,8 +63,11 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         async with running(settings, with_edge=settings.live_edge) as services:
             app.state.services = services
+            app.state.metrics = metrics
+            metrics.watch(services)
             yield
 
+    metrics = Metrics()
     templates = TemplateConfig(directory=WEB / "templates", engine=JinjaTemplateEngine)
     templates.engine_callback = filters.install
     page_routes = [
@@ -73,6 +78,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         *studio.routes,
         *catalog.routes,
         *media.routes,
+        *observability.routes,
         *notify.routes,
         *discover.routes,
     ]
@@ -100,7 +106,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
             HTTPException: on_http_error,
             Exception: on_unexpected,
         },
-        middleware=[security_headers],
+        middleware=[metrics.middleware, security_headers],
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=api_routes.openapi_config(),
         debug=False,

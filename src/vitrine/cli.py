@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import logging
 import sys
 
 from vitrine.config import SettingError, Settings, load_settings
+from vitrine.logs import configure as configure_logging
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,9 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingError as error:
         print(f"vitrine: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     if args.command == "migrate":
         _migrate(settings)
         print(f"Database is up to date: {_shown_url(settings)}")
@@ -126,6 +124,7 @@ def _serve(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        log_config=None,  # keep our handlers (and the JSON format) for uvicorn too
         proxy_headers=True,
         ws="none",
     )

@@ -31,6 +31,7 @@ class Settings:
     session_days: int = 30
     demo: bool = False  # seed the demo brand and show on start and run the synthetic source
     log_level: str = "INFO"
+    log_format: str = "text"  # text | json (one object per line)
     # live channel (WebSocket edge)
     live_port: int = 8001  # the edge listens here, in the web process by default
     live_edge: bool = True  # false: this web process runs no edge (`vitrine edge` runs it)

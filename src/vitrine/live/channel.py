@@ -19,6 +19,7 @@ class LiveChannel:
 
     def __init__(self, broker: Broker) -> None:
         self.broker = broker
+        self.published = 0  # events handed to the broker, for /metrics
 
     async def publish(self, show_id: str, event: ShowEvent) -> int:
         """Send one event; returns its sequence number (0 for tallies and counts, which are
@@ -28,6 +29,7 @@ class LiveChannel:
     async def publish_many(self, show_id: str, events: Sequence[ShowEvent]) -> int:
         """Send events in order in one round trip; returns the last sequence number."""
         channel = show_channel(show_id)
+        self.published += len(events)
         numbered = [encode(event) for event in events if type(event) not in SEQUENCED_EXCEPT]
         for event in events:
             if type(event) in SEQUENCED_EXCEPT:

@@ -82,12 +82,3 @@ async def show_page(request: Request[Any, Any, Any], show_id: FromPath[int]) -> 
 
 
 routes = [home, brand_profile, follow_brand, show_page]
-
-
-@get("/healthz", include_in_schema=False)
-async def healthz() -> dict[str, str]:
-    """The process answers. /readyz (database, broker, media) comes with observability."""
-    return {"status": "ok"}
-
-
-routes.append(healthz)
