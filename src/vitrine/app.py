@@ -110,4 +110,5 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=api_routes.openapi_config(),
         debug=False,
+        logging_config=None,  # vitrine.logs configures logging once, for every part
     )
