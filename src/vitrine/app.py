@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -16,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from vitrine.config import Settings
+from vitrine.config import Settings, secret_key
 from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web import metrics as observability
@@ -32,6 +31,7 @@ from vitrine.web.pages import (
     media,
     merchants,
     notify,
+    payments,
     studio,
 )
 from vitrine.web.security import security_headers
@@ -39,20 +39,6 @@ from vitrine.wiring import running
 
 WEB = Path(__file__).resolve().parent / "web"
 log = logging.getLogger(__name__)
-
-
-def secret_key(settings: Settings) -> str:
-    """VITRINE_SECRET_KEY, or one generated on first start and kept in the data directory."""
-    if settings.secret_key:
-        return settings.secret_key
-    path = settings.data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    path.write_text(key)
-    path.chmod(0o600)
-    return key
 
 
 def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Litestar:
@@ -78,6 +64,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         *studio.routes,
         *catalog.routes,
         *media.routes,
+        *payments.routes,
         *observability.routes,
         *notify.routes,
         *discover.routes,

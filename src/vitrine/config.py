@@ -5,6 +5,7 @@ app. Every setting is documented in docs/configuration.md."""
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -113,3 +114,17 @@ def settings_documentation() -> list[tuple[str, str]]:
     """(variable, default) pairs, used by a test that keeps docs/configuration.md complete."""
     defaults = Settings()
     return [(f"VITRINE_{f.name.upper()}", str(getattr(defaults, f.name))) for f in fields(Settings)]
+
+
+def secret_key(settings: Settings) -> str:
+    """VITRINE_SECRET_KEY, or one generated on first start and kept in the data directory."""
+    if settings.secret_key:
+        return settings.secret_key
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import redis.asyncio as aioredis
 
+from vitrine.analytics.recorder import ViewRecorder
 from vitrine.catalog.csv_import import CatalogImports, fail_interrupted_imports
 from vitrine.chat.service import ChatService
-from vitrine.config import Settings
+from vitrine.commerce.cart import CartService
+from vitrine.commerce.checkout import CheckoutService
+from vitrine.commerce.deals import DealService
+from vitrine.commerce.external import ExternalClicks
+from vitrine.commerce.gate import DealGate, MemoryDealGate, RedisDealGate
+from vitrine.commerce.gateway import TestCardGateway
+from vitrine.commerce.ledger import LedgerService
+from vitrine.commerce.on_air import LiveAnnouncer, live_deals
+from vitrine.commerce.orders import OrderService
+from vitrine.commerce.payments import PaymentService
+from vitrine.commerce.policy import BuyingPolicy
+from vitrine.commerce.reservations import ReservationService
+from vitrine.config import Settings, secret_key
 from vitrine.core.broker import broker_from_url
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
@@ -71,7 +88,6 @@ async def running(
     chat = ChatService(db, channel, limiter)
     snapshots = ShowSnapshots(db, chat)
     # app.py imports this module, so its secret_key is reached at call time, not import time.
-    from vitrine.app import secret_key
 
     notifier = notifier_for(settings, db, secret_key(settings))
 
@@ -80,6 +96,9 @@ async def running(
         await notifier.show_changed(show)
 
     lifecycle = ShowLifecycle(db, on_change=show_changed)
+    commerce = _commerce(settings, db, channel, redis_client)
+    snapshots.deals_of.append(lambda show_id: live_deals(db, show_id))
+    views = ViewRecorder(db)
     services = Services(
         settings=settings,
         db=db,
@@ -91,15 +110,18 @@ async def running(
         lifecycle=lifecycle,
         streams=ShowStreams(db, lifecycle),
         background=Background(),
+        **commerce,
         on_air=OnAir(db, channel),
         imports=CatalogImports(db),
         notifier=notifier,
+        views=views,
     )
     # An import cut off by a restart can never finish: say so on its page.
     await fail_interrupted_imports(db, started_before=utc_now())
     await notifier.start()
+    views.start()
     if with_edge:
-        services.edge = LiveEdge(broker, SessionIdentify(db), snapshots, chat)
+        services.edge = LiveEdge(broker, SessionIdentify(db), snapshots, chat, views=views)
         await services.edge.start(settings.host, settings.live_port)
     demo: DemoSource | None = None
     if with_media:
@@ -109,18 +131,21 @@ async def running(
         services.background.spawn(_keep_streams_in_step(services))
         if settings.demo:
             demo = await start_demo_source(services)
+    services.background.spawn(_keep_stock_and_deals_tidy(services))
     try:
         yield services
     finally:
         if demo is not None:
             await demo.stop()
         await services.background.aclose()
+        await services.deals.aclose()
         if services.streams.media is not None:
             await services.streams.media.stop()
         await services.imports.aclose()
         await notifier.stop()
         if services.edge is not None:
             await services.edge.stop()
+        await views.stop()  # after the edge: its last leaves are written too
         await broker.stop()
         if redis_client is not None:
             await redis_client.aclose()
@@ -187,3 +212,64 @@ async def start_demo_source(services: Services) -> DemoSource | None:
     source = DemoSource(ffmpeg_path(settings.ffmpeg), url, fontfile=font)
     await source.start()
     return source
+
+
+def _commerce(
+    settings: Settings, db: Database, channel: LiveChannel, redis_client: aioredis.Redis | None
+) -> dict[str, Any]:
+    """Buying: one announcer onto the live channel, one gate (Redis when several instances run),
+    the test card gateway calling back our own webhook as a real gateway would."""
+    announcer = LiveAnnouncer(db, channel)
+    buying = BuyingPolicy(settings.buy_platforms)
+    hold = timedelta(minutes=settings.reservation_minutes)
+    gate: DealGate = (
+        RedisDealGate(redis_client, prefix=f"{settings.redis_prefix}deal")
+        if redis_client is not None
+        else MemoryDealGate()
+    )
+    webhook_url = f"{settings.base_url}/payments/webhook"
+
+    async def deliver(body: bytes, signature: str) -> None:
+        async with httpx.AsyncClient(timeout=10) as client:
+            await client.post(
+                webhook_url,
+                content=body,
+                headers={"content-type": "application/json", "vitrine-signature": signature},
+            )
+
+    provider = TestCardGateway(secret=webhook_secret(settings).encode(), deliver=deliver)
+    return {
+        "buying": buying,
+        "carts": CartService(db),
+        "checkout": CheckoutService(db, announcer, hold=hold, buying=buying),
+        "payments": PaymentService(db, provider, announcer, buying=buying),
+        "orders": OrderService(db, provider, announcer),
+        "ledger": LedgerService(db),
+        "clicks": ExternalClicks(db),
+        "reservations": ReservationService(db, announcer),
+        "deals": DealService(db, gate, announcer, hold=hold, buying=buying),
+        "payment_provider": provider,
+    }
+
+
+def webhook_secret(settings: Settings) -> str:
+    """VITRINE_PAYMENT_WEBHOOK_SECRET, or one derived from the instance's secret key."""
+    if settings.payment_webhook_secret:
+        return settings.payment_webhook_secret
+
+    return hmac.new(secret_key(settings).encode(), b"payment-webhooks", "sha256").hexdigest()
+
+
+async def _keep_stock_and_deals_tidy(services: Services) -> None:
+    """Expired holds go back on the shelf, ended deals close, abandoned orders are cancelled."""
+    ticks = 0
+    while True:
+        await asyncio.sleep(5)
+        ticks += 1
+        try:
+            await services.reservations.release_expired()
+            await services.deals.close_ended()
+            if ticks % 720 == 0:  # hourly
+                await services.orders.cancel_abandoned()
+        except Exception:
+            log.exception("could not tidy stock and deals")

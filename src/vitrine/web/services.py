@@ -7,8 +7,19 @@ from typing import Any
 
 from litestar import Request
 
+from vitrine.analytics.recorder import ViewRecorder
 from vitrine.catalog.csv_import import CatalogImports
 from vitrine.chat.service import ChatService
+from vitrine.commerce.cart import CartService
+from vitrine.commerce.checkout import CheckoutService
+from vitrine.commerce.deals import DealService
+from vitrine.commerce.external import ExternalClicks
+from vitrine.commerce.gateway import TestCardGateway
+from vitrine.commerce.ledger import LedgerService
+from vitrine.commerce.orders import OrderService
+from vitrine.commerce.payments import PaymentService
+from vitrine.commerce.policy import BuyingPolicy
+from vitrine.commerce.reservations import ReservationService
 from vitrine.config import Settings
 from vitrine.core.broker import Broker
 from vitrine.core.db import Database
@@ -39,7 +50,18 @@ class Services:
     streams: ShowStreams
     background: Background
     notifier: Notifier
+    buying: BuyingPolicy
+    carts: CartService
+    checkout: CheckoutService
+    payments: PaymentService
+    orders: OrderService
+    ledger: LedgerService
+    clicks: ExternalClicks
+    reservations: ReservationService
+    deals: DealService
+    payment_provider: TestCardGateway
     edge: LiveEdge | None = None
+    views: ViewRecorder | None = None  # analytics of who watches, set by wiring
 
     @property
     def live_url(self) -> str:

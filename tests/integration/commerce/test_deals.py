@@ -3,9 +3,11 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.commerce.shop import open_shop
+from tests.integration.commerce.shop import Shop, open_shop
 from vitrine.accounts.actor import GUEST, Actor
+from vitrine.commerce.deals import DealService
 from vitrine.commerce.errors import BuyingNotAvailable, DealClosed, LimitReached, SoldOut
+from vitrine.commerce.gate import MemoryDealGate
 from vitrine.commerce.models import Deal, DealClaim, Order, OrderEvent, OrderStatus, Reservation
 from vitrine.commerce.policy import BuyingPolicy
 from vitrine.core.db import Database
@@ -303,11 +305,8 @@ async def test_a_restarted_instance_reloads_the_deal_and_still_never_oversells(
     assert await count(db, Order) == 2
 
 
-async def open_shop_services_again(shop):  # type: ignore[no-untyped-def]
+async def open_shop_services_again(shop: Shop) -> DealService:
     """A new process: a fresh in-memory gate and service, the same database."""
-    from vitrine.commerce.deals import DealService
-    from vitrine.commerce.gate import MemoryDealGate
-
     return DealService(shop.db, MemoryDealGate(), shop.announcer, clock=shop.clock)
 
 

@@ -7,9 +7,10 @@ import itertools
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from tests.integration.commerce.shop import HOME, Shop, open_shop
+from vitrine.accounts.actor import Actor
 from vitrine.commerce.gateway import TestCards
 from vitrine.commerce.models import (
     Deal,
@@ -46,7 +47,7 @@ steps = st.lists(
 async def where_the_units_are(shop: Shop) -> tuple[int, int, int, int]:
     async with shop.db.read() as session:
 
-        def held_or_sold(status: ReservationStatus):  # type: ignore[no-untyped-def]
+        def held_or_sold(status: ReservationStatus) -> Select[int]:
             return (
                 select(func.coalesce(func.sum(Reservation.quantity), 0))
                 .join(Order, Order.id == Reservation.order_id)
@@ -140,9 +141,7 @@ async def test_no_sequence_of_actions_loses_or_invents_a_unit(
         assert (paid or 0) <= INITIAL
 
 
-async def buyer_of(shop: Shop, order_id: int):  # type: ignore[no-untyped-def]
-    from vitrine.accounts.actor import Actor
-
+async def buyer_of(shop: Shop, order_id: int) -> Actor:
     async with shop.db.read() as session:
         order = await session.get(Order, order_id)
         assert order is not None

@@ -10,9 +10,12 @@ from urllib.parse import urlparse
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
+from sqlalchemy import select
 
 from vitrine.accounts.actor import Actor
+from vitrine.catalog.models import Product
 from vitrine.core.errors import NotFound, ValidationFailed
+from vitrine.core.money import parse_amount
 from vitrine.media import EmbeddedBackend
 from vitrine.shows import listing, schedule
 from vitrine.shows.models import Show, ShowStatus
@@ -128,6 +131,57 @@ async def reorder(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Re
 async def announce(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
     services, actor = await _host(request, show_id)
     await services.on_air.announce(actor, show_id, (await form_of(request)).get("text", ""))
+    return _done(request, show_id)
+
+
+@post("/studio/{show_id:int}/deals")
+async def start_deal(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
+    """A flash deal on a product of the lineup: price, units, how long, how many per shopper."""
+    services, actor = await _host(request, show_id)
+    values = await form_of(request)
+    errors: dict[str, str] = {}
+    numbers: dict[str, int] = {}
+    for name, label in (
+        ("product_id", "Product"),
+        ("quantity", "Units"),
+        ("duration_s", "Duration"),
+        ("per_shopper_limit", "Per shopper"),
+    ):
+        try:
+            numbers[name] = int_field(values, name, label=label)
+        except ValidationFailed as error:
+            errors.update(error.errors)
+    currency = "EUR"
+    if "product_id" in numbers:
+        async with services.db.read() as session:
+            found = await session.scalar(
+                select(Product.currency).where(Product.id == numbers["product_id"])
+            )
+        currency = found or currency
+    try:
+        price = parse_amount(values.get("deal_price", ""), currency, field="deal_price")
+    except ValidationFailed as error:
+        errors.update(error.errors)
+    if errors:
+        raise ValidationFailed(errors)
+    state = await services.deals.start_deal(
+        actor,
+        show_id,
+        deal_price=price,
+        quantity=numbers["quantity"],
+        duration_s=numbers["duration_s"],
+        per_shopper_limit=numbers["per_shopper_limit"],
+        product_id=numbers["product_id"],
+    )
+    return _done(request, show_id, deal_id=state.deal_id)
+
+
+@post("/studio/{show_id:int}/deals/{deal_id:int}/end")
+async def end_deal(
+    request: Request[Any, Any, Any], show_id: FromPath[int], deal_id: FromPath[int]
+) -> Response[Any]:
+    services, actor = await _host(request, show_id)
+    await services.deals.end_deal(actor, deal_id)
     return _done(request, show_id)
 
 

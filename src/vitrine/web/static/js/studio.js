@@ -177,6 +177,7 @@ function start(root) {
     $("[data-viewers]").textContent = String(snapshot.viewer_count);
     setState(snapshot.show.state === "paused" ? "live" : snapshot.show.state);
     markPinned(snapshot.pinned?.product_id);
+    for (const deal of snapshot.deals) showDeal(deal);
   });
   live.on("chat_message", (message) => {
     renderMessage(message);
@@ -196,6 +197,36 @@ function start(root) {
   live.on("product_pinned", (event) => markPinned(event.product_id));
   live.on("product_unpinned", () => markPinned(null));
   live.on("show_state", (event) => setState(event.state === "paused" ? "live" : event.state));
+  // Deals: what is left and the countdown, live; the host can end one early.
+  const deals = $("[data-deals]");
+  const dealItems = new Map();
+  function showDeal(deal) {
+    let item = dealItems.get(deal.deal_id);
+    if (!item) {
+      item = document.createElement("li");
+      item.dataset.dealId = deal.deal_id;
+      const text = document.createElement("span");
+      text.className = "deal-text";
+      item.append(text, " ", modButton("End now", `/studio/${showId}/deals/${deal.deal_id}/end`));
+      deals.prepend(item);
+      dealItems.set(deal.deal_id, item);
+      item.dataset.title = deal.title;
+      item.dataset.endsAt = deal.ends_at;
+    }
+    item.dataset.left = deal.stock_left;
+    const seconds = Math.max(0, Math.round((Number(item.dataset.endsAt) - Date.now()) / 1000));
+    item.querySelector(".deal-text").textContent = `${item.dataset.title}: ${item.dataset.left} left · ${seconds} s`;
+  }
+  setInterval(() => { for (const item of dealItems.values()) if (!item.classList.contains("ended")) showDeal({ deal_id: item.dataset.dealId, stock_left: item.dataset.left }); }, 1000);
+  live.on("deal_started", showDeal);
+  live.on("deal_updated", (event) => { if (dealItems.has(event.deal_id)) showDeal(event); });
+  live.on("deal_ended", (event) => {
+    const item = dealItems.get(event.deal_id);
+    if (!item) return;
+    item.classList.add("ended");
+    item.querySelector(".deal-text").textContent = `${item.dataset.title}: ${event.reason === "sold_out" ? "sold out" : "ended"}`;
+    item.querySelector("button")?.remove();
+  });
   live.on("user_timed_out", () => say("Timed out for 5 minutes."));
   live.on("user_banned", () => say("Banned from your shows' chats."));
   live.on("error", (event) => say(event.message));

@@ -1,0 +1,457 @@
+"""Writing flash-deal winners: collected for a few milliseconds, then written in one
+transaction: the deal's `claimed` counter (the database's last guard: `claimed + n <=
+quantity` while the deal is live), then for each winner an order pending payment, its line,
+a held reservation, a "placed" event and the `UNIQUE(deal, buyer)` claim. Answers are
+resolved after the commit, with one deal announcement per batch.
+
+If a batch fails, its winners are written one by one; one the database refuses gets a
+refusal (or its existing order, for a repeated key) and its unit goes back to the gate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from vitrine.accounts.models import Merchant
+from vitrine.catalog.models import Product, Variant
+from vitrine.commerce.announce import Announcer, DealState
+from vitrine.commerce.bulk import insert_rows, sqlite_connection, stamp
+from vitrine.commerce.calculations import order_totals
+from vitrine.commerce.errors import DealClosed, SoldOut
+from vitrine.commerce.gate import DealGate
+from vitrine.commerce.models import (
+    Deal,
+    DealClaim,
+    DealStatus,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    Reservation,
+    ReservationStatus,
+    table_of,
+)
+from vitrine.core.db import Database, Tx
+from vitrine.core.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+_ORDER_COLUMNS = (
+    "merchant_id",
+    "buyer_id",
+    "show_id",
+    "deal_id",
+    "idempotency_key",
+    "status",
+    "currency",
+    "subtotal",
+    "shipping",
+    "tax",
+    "total",
+    "created_at",
+)
+_NO_ADDRESS = {
+    name: "''"
+    for name in (
+        "ship_name",
+        "ship_line1",
+        "ship_line2",
+        "ship_postal_code",
+        "ship_city",
+        "ship_country",
+        "tracking_number",
+    )
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DealTerms:
+    """What a tap needs to know about a deal, cached in memory so losers cost no query."""
+
+    id: int
+    show_id: int
+    merchant_id: int
+    product_id: int
+    variant_id: int
+    product_title: str
+    sku: str
+    deal_price: int
+    currency: str
+    quantity: int
+    per_shopper_limit: int
+    starts_at: datetime
+    ends_at: datetime
+    shipping_flat: int
+    tax_bps: int
+
+    def state(self, remaining: int, *, ended: bool = False) -> DealState:
+        status = "ended" if ended else ("sold_out" if remaining <= 0 else "live")
+        return DealState(
+            deal_id=self.id,
+            show_id=self.show_id,
+            product_id=self.product_id,
+            variant_id=self.variant_id,
+            deal_price=self.deal_price,
+            currency=self.currency,
+            quantity=self.quantity,
+            remaining=max(remaining, 0),
+            per_shopper_limit=self.per_shopper_limit,
+            ends_at=self.ends_at,
+            status=status,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class DealPurchase:
+    """A won tap: an order pending payment whose unit is held until `hold_expires_at`."""
+
+    order_id: int
+    deal_id: int
+    quantity: int
+    total: int
+    currency: str
+    hold_expires_at: datetime
+
+
+@dataclass(slots=True)
+class _Win:
+    terms: DealTerms
+    buyer_id: int
+    quantity: int
+    key: str
+    bought_before: int
+    future: asyncio.Future[DealPurchase]
+
+
+class _DealGuard(Exception):
+    """The database refused a batch's deal update: sold out there, or the deal has ended."""
+
+    def __init__(self, deal_id: int) -> None:
+        super().__init__(deal_id)
+        self.deal_id = deal_id
+
+
+class WinnerWriter:
+    def __init__(
+        self,
+        db: Database,
+        gate: DealGate,
+        announcer: Announcer,
+        *,
+        hold: timedelta,
+        clock: Callable[[], datetime],
+        window_s: float,
+        batch_max: int,
+    ) -> None:
+        self._db = db
+        self._gate = gate
+        self._announcer = announcer
+        self._hold = hold
+        self._clock = clock
+        self._window = window_s
+        self._batch_max = batch_max
+        self._pending: list[_Win] = []
+        self._inflight: dict[tuple[int, str], asyncio.Future[DealPurchase]] = {}
+        self._writer: asyncio.Task[None] | None = None
+
+    def write(
+        self, terms: DealTerms, buyer_id: int, quantity: int, key: str, bought_before: int
+    ) -> asyncio.Future[DealPurchase]:
+        """Queue a winner; the future resolves once it is committed."""
+        future: asyncio.Future[DealPurchase] = asyncio.get_running_loop().create_future()
+        self._inflight[(buyer_id, key)] = future
+        self._pending.append(_Win(terms, buyer_id, quantity, key, bought_before, future))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_loop())
+        return future
+
+    def in_flight(self, buyer_id: int, key: str) -> asyncio.Future[DealPurchase] | None:
+        """The pending write of this tap, if it is still being written here."""
+        return self._inflight.get((buyer_id, key))
+
+    async def aclose(self) -> None:
+        while self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write_loop(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(self._window)
+                batch = self._pending[: self._batch_max]
+                del self._pending[: self._batch_max]
+                await self._write_batch(batch)
+        finally:
+            self._writer = None
+
+    async def _write_batch(self, batch: list[_Win]) -> None:
+        try:
+            async with self._db.write() as tx:
+                purchases = await self._insert_wins(tx, batch)
+        except Exception as error:  # one bad winner must not sink the others: one by one
+            log.warning("deal batch of %d failed (%s); writing one by one", len(batch), error)
+            for win in batch:
+                await self._write_alone(win)
+            return
+        for win, purchase in zip(batch, purchases, strict=True):
+            self._resolve(win, purchase)
+
+    async def _write_alone(self, win: _Win) -> None:
+        try:
+            async with self._db.write() as tx:
+                (purchase,) = await self._insert_wins(tx, [win])
+        except IntegrityError:
+            await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
+            existing = await find_purchase(self._db, win.buyer_id, win.key)
+            if existing is not None:
+                self._resolve(win, existing)
+            else:
+                self._fail(win, SoldOut("Sold out"))
+        except _DealGuard:
+            await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
+            if self._clock() >= win.terms.ends_at:
+                self._fail(win, DealClosed("This deal has ended"))
+            else:
+                self._fail(win, SoldOut("Sold out"))
+        except Exception as error:
+            log.exception("could not record a deal win")
+            await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
+            self._fail(win, error if isinstance(error, Unavailable) else _not_recorded())
+        else:
+            self._resolve(win, purchase)
+
+    def _resolve(self, win: _Win, purchase: DealPurchase) -> None:
+        self._inflight.pop((win.buyer_id, win.key), None)
+        if not win.future.done():
+            win.future.set_result(purchase)
+
+    def _fail(self, win: _Win, error: BaseException) -> None:
+        self._inflight.pop((win.buyer_id, win.key), None)
+        if not win.future.done():
+            win.future.set_exception(error)
+            win.future.exception()  # a shopper who left must not log "never retrieved"
+
+    async def _insert_wins(self, tx: Tx, batch: list[_Win]) -> list[DealPurchase]:
+        session = tx.session
+        units: dict[int, int] = defaultdict(int)
+        for win in batch:
+            units[win.terms.id] += win.quantity
+        remaining: dict[int, int] = {}
+        sync = await sqlite_connection(session)
+        for deal_id in sorted(units):
+            if sync is not None:  # on this thread: see vitrine.commerce.bulk
+                row = sync.execute(
+                    "UPDATE deals SET claimed = claimed + ? WHERE id = ? AND status = 'live'"
+                    " AND claimed + ? <= quantity RETURNING quantity - claimed",
+                    (units[deal_id], deal_id, units[deal_id]),
+                ).fetchone()
+                if row is None:
+                    raise _DealGuard(deal_id)
+                remaining[deal_id] = int(row[0])
+                continue
+            taken = await session.execute(
+                update(Deal)
+                .where(
+                    Deal.id == deal_id,
+                    Deal.status == DealStatus.LIVE,
+                    Deal.claimed + units[deal_id] <= Deal.quantity,
+                )
+                .values(claimed=Deal.claimed + units[deal_id])
+                .returning(Deal.quantity - Deal.claimed)
+            )
+            left = taken.scalar_one_or_none()
+            if left is None:
+                raise _DealGuard(deal_id)
+            remaining[deal_id] = int(left)
+
+        # One timestamp per batch: the moment the winners are written.
+        sqlite = self._db.sqlite
+        written = self._clock()
+        expires_at = written + self._hold
+        now, until = stamp(written, sqlite=sqlite), stamp(expires_at, sqlite=sqlite)
+        placed = OrderStatus.PENDING_PAYMENT.value
+        orders: list[tuple[object, ...]] = []
+        totals: list[int] = []
+        for win in batch:
+            terms = win.terms
+            order = order_totals(
+                terms.deal_price * win.quantity,
+                shipping_flat=terms.shipping_flat,
+                tax_bps=terms.tax_bps,
+                currency=terms.currency,
+            )
+            totals.append(order.total)
+            orders.append(
+                (
+                    terms.merchant_id,
+                    win.buyer_id,
+                    terms.show_id,
+                    terms.id,
+                    win.key,
+                    placed,
+                    terms.currency,
+                    order.subtotal,
+                    order.shipping,
+                    order.tax,
+                    order.total,
+                    now,
+                )
+            )
+        await insert_rows(session, table_of(Order), _ORDER_COLUMNS, orders, constants=_NO_ADDRESS)
+        # Read the ids back by (buyer, key): a driver-level insert returns nothing in order.
+        order_ids = await _order_ids(session, [(win.buyer_id, win.key) for win in batch])
+        rows = list(zip(order_ids, batch, strict=True))
+        await insert_rows(
+            session,
+            table_of(OrderLine),
+            ("order_id", "variant_id", "product_title", "sku", "unit_price", "quantity"),
+            [
+                (
+                    order_id,
+                    win.terms.variant_id,
+                    win.terms.product_title,
+                    win.terms.sku,
+                    win.terms.deal_price,
+                    win.quantity,
+                )
+                for order_id, win in rows
+            ],
+        )
+        held = ReservationStatus.HELD.value
+        await insert_rows(
+            session,
+            table_of(Reservation),
+            (
+                "order_id",
+                "variant_id",
+                "buyer_id",
+                "quantity",
+                "status",
+                "created_at",
+                "expires_at",
+            ),
+            [
+                (order_id, win.terms.variant_id, win.buyer_id, win.quantity, held, now, until)
+                for order_id, win in rows
+            ],
+        )
+        await insert_rows(
+            session,
+            table_of(OrderEvent),
+            ("order_id", "kind", "detail", "actor_user_id", "actor_label", "at"),
+            [
+                (order_id, "placed", f"Won in deal {win.terms.id}", win.buyer_id, "shopper", now)
+                for order_id, win in rows
+            ],
+        )
+        await self._record_claims(tx, batch)
+        by_deal = {win.terms.id: win.terms for win in batch}
+        for deal_id, left in remaining.items():
+            state = by_deal[deal_id].state(left)
+            tx.on_commit(lambda state=state: self._announcer.deal_updated(state))  # type: ignore[misc]
+        return [
+            DealPurchase(
+                order_id, win.terms.id, win.quantity, total, win.terms.currency, expires_at
+            )
+            for (order_id, win), total in zip(rows, totals, strict=True)
+        ]
+
+    async def _record_claims(self, tx: Tx, batch: list[_Win]) -> None:
+        await insert_rows(
+            tx.session,
+            table_of(DealClaim),
+            ("deal_id", "buyer_id", "quantity"),
+            [(win.terms.id, win.buyer_id, win.quantity) for win in batch if win.bought_before == 0],
+        )
+        for win in batch:
+            if win.bought_before == 0:
+                continue
+            added = await tx.session.execute(
+                update(DealClaim)
+                .where(
+                    DealClaim.deal_id == win.terms.id,
+                    DealClaim.buyer_id == win.buyer_id,
+                    DealClaim.quantity + win.quantity <= win.terms.per_shopper_limit,
+                )
+                .values(quantity=DealClaim.quantity + win.quantity)
+                .returning(DealClaim.id)
+            )
+            if added.scalar_one_or_none() is None:
+                raise _DealGuard(win.terms.id)
+
+
+async def find_purchase(db: Database, buyer_id: int, key: str) -> DealPurchase | None:
+    """The order a tap with this key won, if it has been written."""
+    async with db.read() as session:
+        found = await session.execute(
+            select(Order, Reservation.expires_at, OrderLine.quantity)
+            .join(Reservation, Reservation.order_id == Order.id)
+            .join(OrderLine, OrderLine.order_id == Order.id)
+            .where(Order.buyer_id == buyer_id, Order.idempotency_key == key)
+            .limit(1)
+        )
+        row = found.one_or_none()
+    if row is None:
+        return None
+    order, expires_at, quantity = row
+    if order.deal_id is None:
+        return None
+    return DealPurchase(order.id, order.deal_id, quantity, order.total, order.currency, expires_at)
+
+
+async def _order_ids(session: AsyncSession, taps: list[tuple[int, str]]) -> list[int]:
+    """The ids of the orders just written for these (buyer, key) pairs, in the same order."""
+    wanted = set(taps)
+    found: dict[tuple[int, str], int] = {}
+    buyers = sorted({buyer for buyer, _ in taps})
+    sync = await sqlite_connection(session)
+    for start in range(0, len(buyers), 900):
+        chunk = buyers[start : start + 900]
+        if sync is not None:
+            places = ", ".join("?" * len(chunk))
+            rows: Iterable[Sequence[Any]] = sync.execute(
+                f"SELECT id, buyer_id, idempotency_key FROM orders WHERE buyer_id IN ({places})",  # noqa: S608
+                chunk,
+            ).fetchall()
+        else:
+            rows = await session.execute(
+                select(Order.id, Order.buyer_id, Order.idempotency_key).where(
+                    Order.buyer_id.in_(chunk)
+                )
+            )
+        for order_id, buyer, key in rows:
+            if (buyer, key) in wanted:
+                found[(buyer, key)] = order_id
+    return [found[tap] for tap in taps]
+
+
+def terms_of(deal: Deal, product: Product, variant: Variant, merchant: Merchant) -> DealTerms:
+    return DealTerms(
+        id=deal.id,
+        show_id=deal.show_id,
+        merchant_id=deal.merchant_id,
+        product_id=product.id,
+        variant_id=variant.id,
+        product_title=product.title,
+        sku=variant.sku,
+        deal_price=deal.deal_price,
+        currency=deal.currency,
+        quantity=deal.quantity,
+        per_shopper_limit=deal.per_shopper_limit,
+        starts_at=deal.starts_at,
+        ends_at=deal.ends_at,
+        shipping_flat=merchant.shipping_flat,
+        tax_bps=merchant.tax_bps,
+    )
+
+
+def _not_recorded() -> Unavailable:
+    return Unavailable("Your purchase could not be recorded; please tap again")

@@ -1,0 +1,58 @@
+import pytest
+from sqlalchemy import select
+
+from tests.integration.commerce.shop import HOME, open_shop
+from vitrine.commerce.external import ExternalClicks
+from vitrine.commerce.gateway import TestCards
+from vitrine.commerce.models import LedgerEntry, OrderStatus
+from vitrine.core.db import Database
+from vitrine.core.errors import NotFound, ValidationFailed
+
+
+async def test_a_deal_win_is_paid_with_the_test_card_and_the_merchant_sees_its_commission(
+    db: Database,
+) -> None:
+    shop = await open_shop(db, commission_bps=1_500, shipping_flat=0, tax_bps=0)
+    (shopper,) = await shop.add_shoppers(1)
+    deal = await shop.deals.start_deal(
+        shop.host,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=2_000,
+        quantity=3,
+        duration_s=120,
+    )
+    won = await shop.deals.buy(shopper, deal.deal_id, idempotency_key="tap", platform="ios")
+
+    with pytest.raises(ValidationFailed, match="Add a shipping address before paying"):
+        await shop.payments.pay(
+            shopper, won.order_id, card_number=TestCards.SUCCEEDS, platform="ios"
+        )
+    await shop.orders.set_shipping_address(shopper, won.order_id, HOME)
+    paid = await shop.payments.pay(
+        shopper, won.order_id, card_number=TestCards.SUCCEEDS, platform="ios"
+    )
+
+    assert paid.order_status == OrderStatus.PAID
+    (listed,) = await shop.orders.merchant_orders(shop.owner, shop.merchant_id)
+    assert (listed.id, listed.deal_id, listed.total) == (won.order_id, deal.deal_id, 2_000)
+    async with db.read() as session:
+        entries = (await session.scalars(select(LedgerEntry.amount).order_by(LedgerEntry.id))).all()
+    assert entries == [2_000, 300, 1_700]
+
+
+async def test_external_product_clicks_are_counted_per_show(db: Database) -> None:
+    shop = await open_shop(db)
+    (shopper,) = await shop.add_shoppers(1)
+    product_id, _ = await shop.add_product(
+        "Walnut bowl", price=3_000, stock=1, external_url="https://brand.example/bowl"
+    )
+    clicks = ExternalClicks(db, clock=shop.clock)
+
+    url = await clicks.open_external(shopper, shop.show_id, product_id)
+    await clicks.open_external(shopper, shop.show_id, product_id)
+
+    assert url == "https://brand.example/bowl"
+    assert await clicks.clicks(shop.show_id) == {product_id: 2}
+    with pytest.raises(NotFound):
+        await clicks.open_external(shopper, shop.show_id, shop.product_id)  # no external page
