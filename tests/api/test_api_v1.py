@@ -90,7 +90,9 @@ async def test_bad_requests_get_problem_documents_naming_the_field(
     }
 
     malformed = await client.post(
-        "/api/v1/merchants/acme/shows", content=b"{not json", headers={**auth, "content-type": "application/json"}
+        "/api/v1/merchants/acme/shows",
+        content=b"{not json",
+        headers={**auth, "content-type": "application/json"},
     )
     assert malformed.status_code == 400
     assert malformed.headers["content-type"].startswith(PROBLEM)
@@ -116,7 +118,10 @@ async def test_bad_requests_get_problem_documents_naming_the_field(
     missing = await client.get("/api/v1/shows/424242")
     assert missing.status_code == 404
     assert missing.json() == {
-        "type": "about:blank", "title": "Not found", "status": 404, "detail": "No show #424242"
+        "type": "about:blank",
+        "title": "Not found",
+        "status": 404,
+        "detail": "No show #424242",
     }
 
 
@@ -167,7 +172,9 @@ async def test_a_partner_manages_products_and_errors_name_the_variant_field(
     assert [(v["sku"], v["stock"]) for v in product["variants"]] == [("LS-S", 5), ("LS-M", 3)]
 
     public = await client.get("/api/v1/merchants/acme/products")
-    assert [(p["title"], p["price_from"], p["in_stock"]) for p in public.json()] == [("Linen shirt", 4900, 8)]
+    assert [(p["title"], p["price_from"], p["in_stock"]) for p in public.json()] == [
+        ("Linen shirt", 4900, 8)
+    ]
 
     duplicate = await client.post(
         "/api/v1/merchants/acme/products",

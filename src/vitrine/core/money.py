@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import re
+from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from vitrine.core.errors import ValidationFailed

@@ -256,7 +256,13 @@ class Notifier:
             await self._finish(notification_id, EmailState.SKIPPED, "unsubscribed")
             return 0
         try:
-            await self.mailer.send(self.composer.letter(notification, user, show, merchant))
+            letter = self.composer.letter(notification, user, show, merchant)
+        except Exception as error:  # a template bug must not leave the row claimed forever
+            log.exception("e-mail of notification %s could not be written", notification_id)
+            await self._finish(notification_id, EmailState.FAILED, str(error)[:300])
+            return 0
+        try:
+            await self.mailer.send(letter)
         except MailNotSent as error:
             attempts = notification.email_attempts + 1
             state = EmailState.FAILED if attempts >= MAX_ATTEMPTS else EmailState.PENDING

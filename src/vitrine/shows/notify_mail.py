@@ -48,7 +48,7 @@ class MailComposer:
         }
         return Letter(
             to=user.email,
-            subject=notification.title,
+            subject=" ".join(notification.title.split()),  # a header holds no line breaks
             text=self._env.get_template(f"{name}.txt").render(context),
             html=self._env.get_template(f"{name}.html").render(context),
             headers=(("List-Unsubscribe", f"<{unsubscribe}>"),),
