@@ -154,7 +154,9 @@ async def update_show(
 )
 async def cancel_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> ShowOut:
     services = services_of(request)
-    await schedule.cancel_show(services.db, await api_actor(request), show_id)
+    show = await schedule.cancel_show(services.db, await api_actor(request), show_id)
+    await services.streams.sync()
+    await services.notifier.show_changed(show)
     card = await listing.get_show(services.db, show_id)
     return show_out(card.show, card.merchant.handle, _base(request))
 

@@ -243,8 +243,9 @@ async def cancel_show(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], show_id: FromPath[int]
 ) -> Response[Any]:
     services = services_of(request)
-    await schedule.cancel_show(services.db, await page_actor(request), show_id)
+    show = await schedule.cancel_show(services.db, await page_actor(request), show_id)
     await services.streams.sync()
+    await services.notifier.show_changed(show)  # those reminded hear it now
     return back_to(f"/manage/{merchant_id}/shows/{show_id}")
 
 
