@@ -38,11 +38,7 @@ class ShowLifecycle:
             show.stream_online = True
             show.stream_lost_at = None
             if show.status is ShowStatus.SCHEDULED and not show.preview_first:
-                merchant = await tx.session.get(Merchant, show.merchant_id)
-                assert merchant is not None
-                require_approved(merchant)
-                show.status = ShowStatus.LIVE
-                show.started_at = utc_now()
+                await _start(tx, show)
             await self._announce(tx, show)
         return show
 
@@ -72,11 +68,7 @@ class ShowLifecycle:
                     "No video is arriving yet: start streaming from OBS or your phone app with "
                     "this show's server and key, then press Go live"
                 )
-            merchant = await tx.session.get(Merchant, show.merchant_id)
-            assert merchant is not None
-            require_approved(merchant)
-            show.status = ShowStatus.LIVE
-            show.started_at = utc_now()
+            await _start(tx, show)
             await self._announce(tx, show)
         return show
 
@@ -93,6 +85,15 @@ class ShowLifecycle:
             show.ended_at = utc_now()
             await self._announce(tx, show)
         return show
+
+
+async def _start(tx: Tx, show: Show) -> None:
+    """Scheduled → live: only for a brand the operator approved."""
+    merchant = await tx.session.get(Merchant, show.merchant_id)
+    assert merchant is not None
+    require_approved(merchant)
+    show.status = ShowStatus.LIVE
+    show.started_at = utc_now()
 
 
 async def _show(tx: Tx, show_id: int) -> Show:
