@@ -21,7 +21,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from tests.backends import CHROMIUM, POSTGRES_URL, REDIS_URL
+from tests.backends import CHROMIUM, POSTGRES_URL, REDIS_URL, free_udp_base
 from tests.web import Browser
 from vitrine.app import create_app
 from vitrine.config import Settings
@@ -159,6 +159,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key-" + "x" * 32,
         live_port=0,  # the edge picks a free port; pages link to the one it got
+        rtmp_port=0,  # so does the RTMP front door
+        srt_port=free_udp_base(),
     )
 
 

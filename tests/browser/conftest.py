@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.backends import CHROMIUM
+from tests.backends import CHROMIUM, free_udp_base
 
 pytestmark = pytest.mark.browser
 
@@ -45,22 +45,6 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def free_udp_base(count: int = 50) -> int:
-    """The first of `count` consecutive UDP ports nobody is bound to (SRT ingest)."""
-    import random
-
-    for _ in range(100):
-        base = random.randrange(20000, 60000 - count)
-        try:
-            for port in range(base, base + count):
-                with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-                    sock.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return base
-    raise RuntimeError("no free UDP port range for SRT")
 
 
 @dataclass

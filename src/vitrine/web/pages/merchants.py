@@ -125,30 +125,41 @@ async def new_show_page(request: Request[Any, Any, Any], merchant_id: FromPath[i
     )
 
 
-@post("/manage/{merchant_id:int}/shows/new")
-async def new_show_submit(
-    request: Request[Any, Any, Any], merchant_id: FromPath[int]
+async def _submit_show(
+    request: Request[Any, Any, Any], merchant_id: int, show_id: int | None
 ) -> Response[Any]:
+    """Schedule a new show (`show_id` None) or change one; on bad input, the form again."""
     services = services_of(request)
     actor = await page_actor(request)
     values = await form_of(request)
     product_ids = [str(v) for v in (await request.form()).getall("product_ids", [])]
     try:
         draft = _show_draft(values, product_ids, await upload_of(request, "cover"))
-        show = await schedule.schedule_show(services.db, actor, merchant_id, draft)
-        await services.streams.sync()
+        if show_id is None:
+            show = await schedule.schedule_show(services.db, actor, merchant_id, draft)
+        else:
+            show = await schedule.reschedule_show(services.db, actor, show_id, draft)
+        await services.streams.sync()  # its ingest opens two hours before the start
     except ValidationFailed as error:
-        merchant = await merchants.get_merchant(services.db, merchant_id)
+        card = None if show_id is None else await listing.get_show(services.db, show_id)
         return await invalid(
             request,
             "manage/show_form.html",
             error,
             values,
-            merchant=merchant,
+            merchant=await merchants.get_merchant(services.db, merchant_id),
+            show=card.show if card else None,
             products=await shop_products(services.db, merchant_id, limit=500),
             selected=product_ids,
         )
     return back_to(f"/manage/{merchant_id}/shows/{show.id}")
+
+
+@post("/manage/{merchant_id:int}/shows/new")
+async def new_show_submit(
+    request: Request[Any, Any, Any], merchant_id: FromPath[int]
+) -> Response[Any]:
+    return await _submit_show(request, merchant_id, None)
 
 
 @get("/manage/{merchant_id:int}/shows/{show_id:int}")
@@ -216,26 +227,7 @@ def _zone(name: str) -> Any:
 async def edit_show_submit(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], show_id: FromPath[int]
 ) -> Response[Any]:
-    services = services_of(request)
-    actor = await page_actor(request)
-    values = await form_of(request)
-    product_ids = [str(v) for v in (await request.form()).getall("product_ids", [])]
-    try:
-        draft = _show_draft(values, product_ids, await upload_of(request, "cover"))
-        await schedule.reschedule_show(services.db, actor, show_id, draft)
-    except ValidationFailed as error:
-        card = await listing.get_show(services.db, show_id)
-        return await invalid(
-            request,
-            "manage/show_form.html",
-            error,
-            values,
-            merchant=card.merchant,
-            show=card.show,
-            products=await shop_products(services.db, merchant_id, limit=500),
-            selected=product_ids,
-        )
-    return back_to(f"/manage/{merchant_id}/shows/{show_id}")
+    return await _submit_show(request, merchant_id, show_id)
 
 
 @post("/manage/{merchant_id:int}/shows/{show_id:int}/cancel")
