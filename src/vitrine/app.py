@@ -25,13 +25,19 @@ from vitrine.web.metrics import Metrics
 from vitrine.web.pages import (
     accounts,
     admin,
+    analytics,
     browse,
     catalog,
     discover,
+    embed,
     media,
     merchants,
     notify,
+    orders,
     payments,
+    payouts,
+    replay,
+    shop,
     studio,
 )
 from vitrine.web.security import security_headers
@@ -68,6 +74,12 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         *observability.routes,
         *notify.routes,
         *discover.routes,
+        *shop.routes,
+        *orders.routes,
+        *payouts.routes,
+        *analytics.routes,
+        *replay.routes,
+        *embed.routes,
     ]
     return Litestar(
         route_handlers=[

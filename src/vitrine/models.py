@@ -7,6 +7,17 @@ from vitrine.chat import models as chat
 from vitrine.commerce import models as commerce
 from vitrine.core.db import Base
 from vitrine.shows import models as shows
+from vitrine.shows import pin_models as pins
 from vitrine.shows import reminder_models as reminders
 
-__all__ = ["Base", "accounts", "analytics", "catalog", "chat", "commerce", "reminders", "shows"]
+__all__ = [
+    "Base",
+    "accounts",
+    "analytics",
+    "catalog",
+    "chat",
+    "commerce",
+    "pins",
+    "reminders",
+    "shows",
+]

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 from http.cookies import CookieError, SimpleCookie
+from typing import Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import msgspec
@@ -59,6 +61,17 @@ CLOSE_FLOOD = 4429
 CLOSE_UNAVAILABLE = 4503
 
 
+class ViewHook(Protocol):
+    """Told who watches (for analytics), synchronously and without I/O: it must only buffer.
+    `viewer` is "u<user id>" for a signed-in person, "a<hash>" for a guest's browser."""
+
+    def viewer_joined(self, show_id: str, viewer: str, at: float) -> None: ...
+
+    def viewer_left(self, show_id: str, viewer: str, at: float) -> None: ...
+
+    def reactions(self, show_id: str, counts: Mapping[str, int]) -> None: ...
+
+
 class LiveEdge:
     """Fan-out server for live shows. Construct it with the broker and the three protocols the
     app implements, then `await start(host, port)` inside the app's event loop."""
@@ -72,8 +85,10 @@ class LiveEdge:
         *,
         settings: EdgeSettings | None = None,
         instance_id: str | None = None,
+        views: ViewHook | None = None,
     ) -> None:
         self.broker = broker
+        self.views = views
         self.identify = identify
         self.snapshots = snapshots
         self.actions = actions
@@ -144,8 +159,9 @@ class LiveEdge:
         match = PATH.match(url.path)
         assert match is not None  # _route refused anything else
         show_id = match.group(1)
+        live_request = _live_request(ws, show_id, url.query)
         try:
-            viewer = await self.identify.identify(_live_request(ws, show_id, url.query))
+            viewer = await self.identify.identify(live_request)
         except VitrineError as error:
             await _refuse(ws, error_event(error), CLOSE_REFUSED)
             return
@@ -166,10 +182,16 @@ class LiveEdge:
             message = "The live channel is briefly unavailable; reconnecting."
             await _refuse(ws, Error(code="unavailable", message=message), CLOSE_UNAVAILABLE)
             return
+        views = self.views
+        key = _viewer_key(viewer.user_id, live_request) if views else ""
+        if views:
+            views.viewer_joined(show_id, key, time.time())
         try:
             await self._converse(connection, room)
         finally:
             room.leave(connection)
+            if views:
+                views.viewer_left(show_id, key, time.time())
 
     async def _await_hello(self, connection: ViewerConnection) -> Hello | None:
         try:
@@ -315,6 +337,8 @@ class LiveEdge:
         for room in tuple(self.rooms.values()):
             taps = room.take_taps()
             if taps:
+                if self.views:
+                    self.views.reactions(room.show_id, taps)
                 await room.broker.publish(room.channel, _encode_tally(taps))
 
     async def _heartbeat(self) -> None:
@@ -349,6 +373,15 @@ class LiveEdge:
 
 def _encode_tally(taps: dict[str, int]) -> bytes:
     return encode(ReactionsTally(counts=taps))
+
+
+def _viewer_key(user_id: str | None, request: LiveRequest) -> str:
+    """Who watches, for counting unique viewers: the user, or a guest's browser known by its
+    CSRF cookie (hashed), or else this one connection."""
+    if user_id:
+        return f"u{user_id}"[:40]
+    browser = request.cookies.get("vitrine_csrf") or secrets.token_hex(16)
+    return "a" + hashlib.sha256(browser.encode()).hexdigest()[:32]
 
 
 def _live_request(ws: ServerConnection, show_id: str, query: str) -> LiveRequest:

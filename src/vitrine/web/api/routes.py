@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request, get, patch, post
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.params import FromPath, JSONBody
 
@@ -183,7 +184,8 @@ def openapi_config() -> OpenAPIConfig:
         title="Vitrine API",
         version="1",
         path="/api/v1",
-        render_plugins=[],
+        # Only the documents (JSON, YAML): the browsable UIs load scripts from CDNs.
+        render_plugins=[YamlRenderPlugin()],
         components=Components(
             security_schemes={
                 "apiToken": SecurityScheme(
