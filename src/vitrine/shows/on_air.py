@@ -18,6 +18,7 @@ from vitrine.core.db import Database, Tx
 from vitrine.core.errors import Conflict, NotFound, ValidationFailed
 from vitrine.live import events
 from vitrine.shows.models import LineupItem, Show, ShowStatus
+from vitrine.shows.pins import record_pin, record_unpin
 from vitrine.shows.schedule import is_host
 
 MAX_ANNOUNCEMENT = 200
@@ -46,7 +47,9 @@ class OnAir:
                     {"product_id": "Add this product to the show's lineup first"}
                 )
             show.pinned_product_id = product_id
-            event = pinned_event(item, at=now_ms())
+            moment = utc_now()
+            await record_pin(tx.session, show.id, product_id, moment)
+            event = pinned_event(item, at=int(moment.timestamp() * 1000))
             self._after(tx, show.id, event)
         return event
 
@@ -57,8 +60,14 @@ class OnAir:
                 return
             product_id = show.pinned_product_id
             show.pinned_product_id = None
+            moment = utc_now()
+            await record_unpin(tx.session, show.id, moment)
             self._after(
-                tx, show.id, events.ProductUnpinned(product_id=str(product_id), at=now_ms())
+                tx,
+                show.id,
+                events.ProductUnpinned(
+                    product_id=str(product_id), at=int(moment.timestamp() * 1000)
+                ),
             )
 
     async def reorder(self, actor: Actor, show_id: int, product_ids: list[int]) -> None:

@@ -50,6 +50,8 @@ async def _nginx(request: Request[Any, Any, Any]) -> NginxRtmpBackend:
 async def nginx_on_publish(request: Request[Any, Any, Any]) -> Response[bytes]:
     """nginx-rtmp asks whether a publisher may stream; any non-2xx answer refuses it."""
     media = await _nginx(request)
+    # A show scheduled a moment ago (maybe on another instance) must not be refused.
+    await services_of(request).streams.sync()
     form = {key: value for key, value in (await request.form()).items() if isinstance(value, str)}
     return Response(b"", status_code=await media.on_publish(form))
 
