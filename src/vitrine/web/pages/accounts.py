@@ -14,6 +14,7 @@ from vitrine.accounts.users import SignUp, log_in, log_out, sign_up
 from vitrine.core.errors import ValidationFailed
 from vitrine.web.auth import SESSION_COOKIE, client_address
 from vitrine.web.pages.common import form_of, invalid, render
+from vitrine.web.pages.shop_common import keep_guest_cart
 from vitrine.web.services import services_of
 
 
@@ -72,6 +73,7 @@ async def signup_submit(request: Request[Any, Any, Any]) -> Response[Any]:
     except ValidationFailed as error:
         values.pop("password", None)
         return await invalid(request, "accounts/signup.html", error, values, next=target)
+    await keep_guest_cart(request, token)
     return _signed_in(request, token, target)
 
 
@@ -100,6 +102,7 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         return await invalid(request, "accounts/login.html", error, values, next=target)
     if old:  # a fresh token at every log-in: a planted cookie is worth nothing
         await log_out(services.db, old)
+    await keep_guest_cart(request, token)
     return _signed_in(request, token, target)
 
 

@@ -239,6 +239,8 @@ routes = [
     pin,
     reorder,
     announce,
+    start_deal,
+    end_deal,
     slow_mode,
     moderate_message,
     moderate_user,

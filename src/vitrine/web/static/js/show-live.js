@@ -2,6 +2,7 @@
 // Every text from the chat is inserted with textContent: no message is ever read as HTML.
 import { LiveClient } from "/static/js/live.js";
 import { createPlayer } from "/static/js/player.js";
+import { startShop } from "/static/js/shop.js";
 
 const root = document.querySelector("[data-live-show]");
 if (root) start(root);
@@ -177,6 +178,7 @@ function start(root) {
   for (const button of root.querySelectorAll("[data-react]")) {
     button.addEventListener("click", () => { live.react(button.dataset.react); floatReaction(button.dataset.react); });
   }
+  startShop(root, live, { say, formatPrice });
   live.connect();
   window.vitrineLive = live; // for the browser tests and the curious
 }
