@@ -16,7 +16,7 @@ PAYLOADS = [
     '<img src=x onerror="window.__xss = 2">',
     "<svg onload=window.__xss=3>",
     '"><iframe src="javascript:window.parent.__xss=4">',
-    "<a href=\"javascript:window.__xss=5\">click</a>",
+    '<a href="javascript:window.__xss=5">click</a>',
     "<body onload=window.__xss=6>",
     "<details open ontoggle=window.__xss=7>",
     "{{constructor.constructor('window.__xss=8')()}}",
@@ -33,7 +33,9 @@ def server(tmp_path: Path) -> Iterator[LiveServer]:
     stop_server(running)
 
 
-async def test_chat_messages_render_as_text_never_as_markup(server: LiveServer, chromium: Any) -> None:
+async def test_chat_messages_render_as_text_never_as_markup(
+    server: LiveServer, chromium: Any
+) -> None:
     await stream_arrives(server)
     viewer, mallory, trudy = [await new_phone(chromium) for _ in range(3)]
     # Two authors, five messages each: within the chat's flood guard.
@@ -56,4 +58,9 @@ async def test_chat_messages_render_as_text_never_as_markup(server: LiveServer, 
         texts = await page.locator(f"{chat} .chat-line .text").all_text_contents()
         assert [text.strip() for text in texts] == PAYLOADS
         assert await page.evaluate("window.__xss === undefined")
-        assert await page.locator(f"{chat} img, {chat} svg, {chat} iframe, {chat} script, {chat} style, {chat} a[href^=javascript]").count() == 0
+        assert (
+            await page.locator(
+                f"{chat} img, {chat} svg, {chat} iframe, {chat} script, {chat} style, {chat} a[href^=javascript]"
+            ).count()
+            == 0
+        )

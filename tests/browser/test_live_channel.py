@@ -71,9 +71,11 @@ async def test_a_host_and_two_viewers_run_a_live_show(server: LiveServer, chromi
     await spam.get_by_role("button", name="Remove").click()
     await ana.locator(".chat-line", has_text="spam.example").wait_for(state="detached")
     host.once("dialog", lambda dialog: dialog.accept())
-    await host.locator("[data-testid=studio-chat] .chat-line", has_text="navy").get_by_role(
-        "button", name="Ban"
-    ).click()
+    await (
+        host.locator("[data-testid=studio-chat] .chat-line", has_text="navy")
+        .get_by_role("button", name="Ban")
+        .click()
+    )
     await ana.wait_for_timeout(300)
     await post(ana, "hello again")
     await ana.locator("[data-toast]", has_text="You were banned from this brand's chats").wait_for()

@@ -22,9 +22,14 @@ pytestmark = pytest.mark.media
 
 async def video_advances(page: Any) -> None:
     """The video element is playing: its clock moves forward."""
-    await page.wait_for_function("document.querySelector('video') && document.querySelector('video').currentTime > 0.5", timeout=30000)
+    await page.wait_for_function(
+        "document.querySelector('video') && document.querySelector('video').currentTime > 0.5",
+        timeout=30000,
+    )
     first = await page.evaluate("document.querySelector('video').currentTime")
-    await page.wait_for_function("(t) => document.querySelector('video').currentTime > t + 1", arg=first, timeout=15000)
+    await page.wait_for_function(
+        "(t) => document.querySelector('video').currentTime > t + 1", arg=first, timeout=15000
+    )
 
 
 @pytest.fixture
@@ -34,7 +39,9 @@ def demo_server(tmp_path: Path) -> Iterator[LiveServer]:
     stop_server(running)
 
 
-async def test_the_demo_show_plays_live_then_its_replay(demo_server: LiveServer, chromium: Any) -> None:
+async def test_the_demo_show_plays_live_then_its_replay(
+    demo_server: LiveServer, chromium: Any
+) -> None:
     viewer = await new_phone(chromium)
     await viewer.goto(f"{demo_server.url}/shows/1")
     await viewer.wait_for_selector("[data-live-show][data-state=live]", timeout=30000)
@@ -43,7 +50,9 @@ async def test_the_demo_show_plays_live_then_its_replay(demo_server: LiveServer,
     host = await (await chromium.new_context(**DESKTOP)).new_page()
     await log_in(host, demo_server, *OWNER)
     await host.goto(f"{demo_server.url}/studio/1")
-    await host.wait_for_function("document.querySelector('[data-health-fps]').textContent !== '–'", timeout=20000)
+    await host.wait_for_function(
+        "document.querySelector('[data-health-fps]').textContent !== '–'", timeout=20000
+    )
     assert "h264" in await host.locator("[data-health-state]").text_content()
     host.once("dialog", lambda dialog: dialog.accept())
     await host.get_by_test_id("end-show").click()
@@ -54,7 +63,9 @@ async def test_the_demo_show_plays_live_then_its_replay(demo_server: LiveServer,
     await viewer.wait_for_function("document.querySelector('video').duration > 3", timeout=20000)
     await viewer.evaluate("document.querySelector('video').currentTime = 2")
     await viewer.evaluate("document.querySelector('video').play()")
-    await viewer.wait_for_function("document.querySelector('video').currentTime > 2.5", timeout=15000)
+    await viewer.wait_for_function(
+        "document.querySelector('video').currentTime > 2.5", timeout=15000
+    )
 
 
 @pytest.fixture
@@ -79,8 +90,14 @@ async def test_a_host_goes_live_over_srt_and_a_wrong_passphrase_is_refused(
 
     async def publish(url: str, seconds: float) -> int:
         argv = demo_source_argv(
-            ffmpeg, url=url, start_epoch_s=0, fontfile=font, size="640x360",
-            video_kbps=600, duration_s=seconds, output_format="mpegts",
+            ffmpeg,
+            url=url,
+            start_epoch_s=0,
+            fontfile=font,
+            size="640x360",
+            video_kbps=600,
+            duration_s=seconds,
+            output_format="mpegts",
         )
         process = await asyncio.create_subprocess_exec(
             *argv, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL

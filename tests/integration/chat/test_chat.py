@@ -146,7 +146,9 @@ async def test_viewers_cannot_moderate(scene: Scene) -> None:
 
 async def test_an_appointed_moderator_removes_a_message_for_everyone(scene: Scene) -> None:
     mod = await make_user(scene.db, "mod@example.com", name="Mod")
-    await scene.chat.appoint_moderator(await actor_of(scene.db, scene.owner), scene.merchant.id, "mod@example.com")
+    await scene.chat.appoint_moderator(
+        await actor_of(scene.db, scene.owner), scene.merchant.id, "mod@example.com"
+    )
     await scene.chat.post_chat(str(scene.show.id), scene.viewer(), "buy followers at spam.example")
     [message] = await scene.chat.recent(scene.show.id)
     await scene.chat.remove_message(await actor_of(scene.db, mod), scene.show.id, message.id)
@@ -158,8 +160,12 @@ async def test_a_question_is_queued_for_the_host_and_answered_for_everyone(scene
     await scene.chat.post_chat(str(scene.show.id), scene.viewer(), "Does it come in blue?")
     [message] = await scene.chat.recent(scene.show.id)
     await scene.chat.mark_question(str(scene.show.id), scene.viewer(), str(message.id))
-    assert [q.text for q in await scene.chat.open_questions(scene.show.id)] == ["Does it come in blue?"]
-    await scene.chat.answer_question(await actor_of(scene.db, scene.owner), scene.show.id, message.id)
+    assert [q.text for q in await scene.chat.open_questions(scene.show.id)] == [
+        "Does it come in blue?"
+    ]
+    await scene.chat.answer_question(
+        await actor_of(scene.db, scene.owner), scene.show.id, message.id
+    )
     assert await scene.chat.open_questions(scene.show.id) == []
     assert (await scene.published())[1:] == [
         events.QuestionMarked(message_id=str(message.id)),

@@ -19,23 +19,35 @@ from vitrine.shows.on_air import OnAir
 from vitrine.shows.snapshot import ShowSnapshots
 
 
-async def _product(db: Database, merchant_id: int, title: str, prices: list[int], stock: int) -> int:
+async def _product(
+    db: Database, merchant_id: int, title: str, prices: list[int], stock: int
+) -> int:
     async with db.write() as tx:
         product = Product(
-            merchant_id=merchant_id, handle=title.lower().replace(" ", "-"), title=title,
-            status=ProductStatus.ACTIVE, currency="EUR",
+            merchant_id=merchant_id,
+            handle=title.lower().replace(" ", "-"),
+            title=title,
+            status=ProductStatus.ACTIVE,
+            currency="EUR",
         )
         tx.session.add(product)
         await tx.session.flush()
         for n, price in enumerate(prices):
             tx.session.add(
-                Variant(product_id=product.id, merchant_id=merchant_id, sku=f"{title}-{n}",
-                        price=price, stock=stock)
+                Variant(
+                    product_id=product.id,
+                    merchant_id=merchant_id,
+                    sku=f"{title}-{n}",
+                    price=price,
+                    stock=stock,
+                )
             )
     return product.id
 
 
-async def test_pins_reorders_and_announcements_reach_the_channel_and_the_snapshot(db: Database) -> None:
+async def test_pins_reorders_and_announcements_reach_the_channel_and_the_snapshot(
+    db: Database,
+) -> None:
     owner = await make_user(db, "owner@example.com")
     merchant = await make_merchant(db, owner, "acme")
     beanie = await _product(db, merchant.id, "Beanie", [2900, 2500], stock=3)
@@ -57,12 +69,16 @@ async def test_pins_reorders_and_announcements_reach_the_channel_and_the_snapsho
     published = [msgspec.json.decode(e.data, type=events.ShowEvent) for e in kept]
     assert published[0] == pinned
     assert (pinned.product_id, pinned.title, pinned.price_minor, pinned.currency) == (
-        str(jacket), "Jacket", 18900, "EUR"
+        str(jacket),
+        "Jacket",
+        18900,
+        "EUR",
     )
     assert pinned.at > 0
     assert isinstance(published[1], events.LineupChanged)
     assert [(i.title, i.price_minor, i.stock_left) for i in published[1].items] == [
-        ("Jacket", 18900, 2), ("Beanie", 2500, 6)
+        ("Jacket", 18900, 2),
+        ("Beanie", 2500, 6),
     ]
     assert isinstance(published[2], events.Announcement)
     assert published[2].text == "Free shipping tonight"

@@ -21,7 +21,9 @@ async def test_a_show_is_stored_in_utc_from_the_brand_time_zone(db: Database) ->
         merchant.id,
         schedule.ShowDraft("Launch", "", "2099-01-15T20:30", 45),
     )
-    assert show.scheduled_start.isoformat() == "2099-01-15T19:30:00+00:00"  # Paris is UTC+1 in January
+    assert (
+        show.scheduled_start.isoformat() == "2099-01-15T19:30:00+00:00"
+    )  # Paris is UTC+1 in January
     assert len(show.stream_key) == 32
     assert show.status is ShowStatus.SCHEDULED
 
@@ -31,7 +33,10 @@ async def test_a_show_in_the_past_is_refused_and_nothing_is_written(db: Database
     merchant = await make_merchant(db, owner, "acme")
     with pytest.raises(ValidationFailed) as refused:
         await schedule.schedule_show(
-            db, await actor_of(db, owner), merchant.id, schedule.ShowDraft("Old", "", in_hours(-1), 30)
+            db,
+            await actor_of(db, owner),
+            merchant.id,
+            schedule.ShowDraft("Old", "", in_hours(-1), 30),
         )
     assert refused.value.errors == {
         "starts_at": "This time has passed; choose a time after now (Europe/Paris time)"
@@ -68,7 +73,9 @@ async def test_staff_of_another_brand_cannot_touch_a_show(db: Database) -> None:
         await schedule.cancel_show(db, await actor_of(db, rival), show.id)
 
 
-async def test_the_stream_arriving_makes_the_show_live_and_a_drop_does_not_end_it(db: Database) -> None:
+async def test_the_stream_arriving_makes_the_show_live_and_a_drop_does_not_end_it(
+    db: Database,
+) -> None:
     owner = await make_user(db, "owner@example.com")
     merchant = await make_merchant(db, owner, "acme")
     show = await make_show(db, owner, merchant)
@@ -92,7 +99,10 @@ async def test_the_stream_arriving_makes_the_show_live_and_a_drop_does_not_end_i
     assert ended.started_at is not None and ended.ended_at is not None
     with pytest.raises(Conflict) as refused:
         await schedule.cancel_show(db, await actor_of(db, owner), show.id)
-    assert refused.value.detail == "This show is ended; only a show that has not started can be cancelled"
+    assert (
+        refused.value.detail
+        == "This show is ended; only a show that has not started can be cancelled"
+    )
 
 
 async def test_go_live_needs_the_stream_to_be_flowing(db: Database) -> None:
@@ -123,7 +133,10 @@ async def test_simulcast_destinations_are_checked_and_kept(db: Database) -> None
     owner = await make_user(db, "owner@example.com")
     merchant = await make_merchant(db, owner, "acme")
     draft = schedule.ShowDraft(
-        "Everywhere", "", in_hours(1), 30,
+        "Everywhere",
+        "",
+        in_hours(1),
+        30,
         simulcast="YouTube rtmp://a.rtmp.youtube.com/live2/abcd\nOur site rtmps://live.acme.example/app/k1\n",
     )
     show = await schedule.schedule_show(db, await actor_of(db, owner), merchant.id, draft)

@@ -21,7 +21,9 @@ def test_prices_that_do_not_fit_the_currency_are_refused_naming_the_field() -> N
     for text in ("abc", "NaN", "Infinity", "1e3", ""):
         with pytest.raises(ValidationFailed) as refused:
             parse_amount(text, "EUR", field="price")
-        assert refused.value.errors == {"price": f"'{text}' is not a number; write a price like 19.99"}
+        assert refused.value.errors == {
+            "price": f"'{text}' is not a number; write a price like 19.99"
+        }
     with pytest.raises(ValidationFailed) as refused:
         parse_amount("19,99", "EUR", field="price")
     assert refused.value.errors == {"price": "'19,99': use a dot for decimals, like 19.99"}

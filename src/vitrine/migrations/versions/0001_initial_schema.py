@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 00:24:13.062806
+Create Date: 2026-11-26 01:11:28.156001
 """
 
 from collections.abc import Sequence
@@ -460,6 +460,100 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_variants_product_id"), ["product_id"], unique=False)
 
     op.create_table(
+        "analytics_product_clicks",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_product_clicks_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", "product_id", name=op.f("pk_analytics_product_clicks")),
+    )
+    op.create_table(
+        "analytics_sales_marks",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
+        sa.Column("built_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_sales_marks_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", name=op.f("pk_analytics_sales_marks")),
+    )
+    op.create_table(
+        "analytics_show_minutes",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("minute", sa.Integer(), nullable=False),
+        sa.Column("joins", sa.Integer(), nullable=False),
+        sa.Column("leaves", sa.Integer(), nullable=False),
+        sa.Column("peak", sa.Integer(), nullable=False),
+        sa.Column("watch_s", sa.BigInteger(), nullable=False),
+        sa.Column("reactions", sa.Integer(), nullable=False),
+        sa.Column("new_viewers", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_show_minutes_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", "minute", name=op.f("pk_analytics_show_minutes")),
+    )
+    op.create_table(
+        "analytics_show_sales",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("lines", sa.Integer(), nullable=False),
+        sa.Column("orders", sa.Integer(), nullable=False),
+        sa.Column("units", sa.Integer(), nullable=False),
+        sa.Column("revenue", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_show_sales_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint(
+            "show_id", "product_id", "status", name=op.f("pk_analytics_show_sales")
+        ),
+    )
+    op.create_table(
+        "analytics_show_viewers",
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("viewer_key", sa.String(length=40), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_show_viewers_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("show_id", "viewer_key", name=op.f("pk_analytics_show_viewers")),
+    )
+    op.create_table(
+        "analytics_view_events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("viewer_key", sa.String(length=40), nullable=False),
+        sa.Column("kind", sa.SmallInteger(), nullable=False),
+        sa.Column("at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("watch_s", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["show_id"],
+            ["shows.id"],
+            name=op.f("fk_analytics_view_events_show_id_shows"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_analytics_view_events")),
+    )
+    with op.batch_alter_table("analytics_view_events", schema=None) as batch_op:
+        batch_op.create_index("ix_analytics_view_events_show_at", ["show_id", "at"], unique=False)
+
+    op.create_table(
         "cart_lines",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("cart_id", sa.Integer(), nullable=False),
@@ -697,6 +791,29 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("show_lineup", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_show_lineup_show_id"), ["show_id"], unique=False)
+
+    op.create_table(
+        "show_pins",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("show_id", sa.Integer(), nullable=False),
+        sa.Column("product_id", sa.Integer(), nullable=False),
+        sa.Column("pinned_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("unpinned_at", vitrine.core.db.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["product_id"],
+            ["products.id"],
+            name=op.f("fk_show_pins_product_id_products"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["show_id"], ["shows.id"], name=op.f("fk_show_pins_show_id_shows"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_show_pins")),
+    )
+    with op.batch_alter_table("show_pins", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_show_pins_show_id_pinned_at", ["show_id", "pinned_at"], unique=False
+        )
 
     op.create_table(
         "show_reminders",
@@ -1015,6 +1132,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_show_reminders_user_id"))
 
     op.drop_table("show_reminders")
+    with op.batch_alter_table("show_pins", schema=None) as batch_op:
+        batch_op.drop_index("ix_show_pins_show_id_pinned_at")
+
+    op.drop_table("show_pins")
     with op.batch_alter_table("show_lineup", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_show_lineup_show_id"))
 
@@ -1041,6 +1162,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cart_lines_cart_id"))
 
     op.drop_table("cart_lines")
+    with op.batch_alter_table("analytics_view_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_analytics_view_events_show_at")
+
+    op.drop_table("analytics_view_events")
+    op.drop_table("analytics_show_viewers")
+    op.drop_table("analytics_show_sales")
+    op.drop_table("analytics_show_minutes")
+    op.drop_table("analytics_sales_marks")
+    op.drop_table("analytics_product_clicks")
     with op.batch_alter_table("variants", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_variants_product_id"))
 
