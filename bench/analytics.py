@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import random
-import secrets
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from scratch import scratch_postgres
 from vitrine.accounts.models import Follow, Merchant, MerchantStatus, User
 from vitrine.analytics.models import JOIN, LEAVE, ViewEvent, table_of
 from vitrine.analytics.recorder import ViewRecorder
@@ -374,25 +374,6 @@ async def bench_database(name: str, url: str, events: int, orders: int) -> dict[
         }
     finally:
         await db.dispose()
-
-
-async def scratch_postgres(admin_url: str) -> tuple[str, Callable[[], Awaitable[None]]]:
-    admin = async_url(admin_url)
-    name = f"vitrine_bench_analytics_{secrets.token_hex(4)}"
-    base, _, _ = admin.rpartition("/")
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    await run(f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base}/{name}", drop
 
 
 async def main(argv: list[str]) -> None:

@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from scratch import scratch_postgres
 from vitrine.accounts.actor import Actor
 from vitrine.accounts.models import MemberRole, Merchant, MerchantStatus, User
 from vitrine.catalog.models import Product, ProductStatus, Variant
@@ -457,25 +458,6 @@ async def main(argv: list[str]) -> None:
         finally:
             await drop()
     print(json.dumps(results, indent=2))
-
-
-async def scratch_postgres(admin_url: str) -> tuple[str, Any]:
-    admin = async_url(admin_url)
-    name = f"vitrine_bench_{secrets.token_hex(4)}"
-    base, _, _ = admin.rpartition("/")
-
-    async def run(statement: str) -> None:
-        engine = create_async_engine(admin, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-        await engine.dispose()
-
-    await run(f'CREATE DATABASE "{name}"')
-
-    async def drop() -> None:
-        await run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-    return f"{base}/{name}", drop
 
 
 def _p99(values: list[float]) -> float | None:
