@@ -36,6 +36,11 @@ def _common(ffmpeg: str) -> list[str]:
     return [ffmpeg, "-hide_banner", "-nostdin", "-loglevel", "info", "-nostats"]
 
 
+def _flv_from_stdin() -> list[str]:
+    """The front door pipes the publisher's FLV in; probe little so the first segment is fast."""
+    return ["-probesize", "65536", "-analyzeduration", "500000", "-f", "flv", "-i", "pipe:0"]
+
+
 def _progress() -> list[str]:
     return ["-progress", "pipe:1", "-stats_period", "1"]
 
@@ -87,14 +92,7 @@ def live_copy_argv(
         *_progress(),
         "-fflags",
         "+genpts",
-        "-probesize",
-        "65536",
-        "-analyzeduration",
-        "500000",
-        "-f",
-        "flv",
-        "-i",
-        "pipe:0",
+        *_flv_from_stdin(),
         "-map",
         "0:v:0",
         "-map",
@@ -125,14 +123,7 @@ def abr_argv(
     scales = [f"[s{i}]scale=-2:{r.height}[v{i}]" for i, r in enumerate(ladder)]
     argv = [
         *_common(ffmpeg),
-        "-probesize",
-        "65536",
-        "-analyzeduration",
-        "500000",
-        "-f",
-        "flv",
-        "-i",
-        "pipe:0",
+        *_flv_from_stdin(),
         "-filter_complex",
         ";".join([split, *scales]),
     ]
