@@ -68,23 +68,39 @@ async def new_product_page(request: Request[Any, Any, Any], merchant_id: FromPat
     return await _form(request, merchant, None, values, {})
 
 
-@post("/manage/{merchant_id:int}/catalog/new")
-async def new_product_submit(
-    request: Request[Any, Any, Any], merchant_id: FromPath[int]
+async def _save_product(
+    request: Request[Any, Any, Any], merchant_id: int, product_id: int | None
 ) -> Response[Any]:
+    """Create a product (`product_id` None) or change one; on bad input, the form again."""
     services = services_of(request)
     actor = await page_actor(request)
     values = await form_of(request)
     try:
         draft, rows = _draft_from_form(values)
         try:
-            product = await products.create_product(actor, services.db, merchant_id, draft)
+            if product_id is None:
+                product = await products.create_product(actor, services.db, merchant_id, draft)
+            else:
+                product = await products.update_product(actor, services.db, product_id, draft)
         except ValidationFailed as refused:
             raise _on_form_rows(refused, rows) from None
     except ValidationFailed as error:
-        merchant = await merchants.get_merchant(services.db, merchant_id)
-        return await _form(request, merchant, None, values, error.errors, status=422)
-    return back_to(f"/manage/{merchant_id}/catalog/{product.id}?saved=1")
+        current = (
+            None
+            if product_id is None
+            else await products.get_product(actor, services.db, product_id)
+        )
+        owner = current.merchant_id if current else merchant_id
+        merchant = await merchants.get_merchant(services.db, owner)
+        return await _form(request, merchant, current, values, error.errors, status=422)
+    return back_to(f"/manage/{product.merchant_id}/catalog/{product.id}?saved=1")
+
+
+@post("/manage/{merchant_id:int}/catalog/new")
+async def new_product_submit(
+    request: Request[Any, Any, Any], merchant_id: FromPath[int]
+) -> Response[Any]:
+    return await _save_product(request, merchant_id, None)
 
 
 @get("/manage/{merchant_id:int}/catalog/{product_id:int}")
@@ -101,20 +117,7 @@ async def edit_product_page(
 async def edit_product_submit(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], product_id: FromPath[int]
 ) -> Response[Any]:
-    services = services_of(request)
-    actor = await page_actor(request)
-    values = await form_of(request)
-    try:
-        draft, rows = _draft_from_form(values)
-        try:
-            product = await products.update_product(actor, services.db, product_id, draft)
-        except ValidationFailed as refused:
-            raise _on_form_rows(refused, rows) from None
-    except ValidationFailed as error:
-        current = await products.get_product(actor, services.db, product_id)
-        merchant = await merchants.get_merchant(services.db, current.merchant_id)
-        return await _form(request, merchant, current, values, error.errors, status=422)
-    return back_to(f"/manage/{product.merchant_id}/catalog/{product.id}?saved=1")
+    return await _save_product(request, merchant_id, product_id)
 
 
 @post("/manage/{merchant_id:int}/catalog/{product_id:int}/status")
