@@ -3,7 +3,8 @@ const bell = document.querySelector("[data-notify-bell]");
 
 async function refresh() {
   if (!bell) return;
-  const badge = bell.querySelector("[data-unread]");
+  // The bell's badge, and the phone menu's button which hides the bell.
+  const badges = document.querySelectorAll("[data-topbar] [data-unread]");
   try {
     const response = await fetch("/notifications/unread", {
       headers: { accept: "application/json" },
@@ -11,8 +12,10 @@ async function refresh() {
     });
     if (!response.ok) return;
     const { unread } = await response.json();
-    badge.textContent = unread > 99 ? "99+" : String(unread);
-    badge.hidden = unread === 0;
+    for (const badge of badges) {
+      badge.textContent = unread > 99 ? "99+" : String(unread);
+      badge.hidden = unread === 0;
+    }
     bell.setAttribute("aria-label", unread ? `Notifications, ${unread} unread` : "Notifications");
     bell.dataset.unreadCount = String(unread);
   } catch {
