@@ -16,7 +16,7 @@ from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
 from vitrine.core.money import check_currency
-from vitrine.core.pictures import StoredPicture, Upload, store_upload
+from vitrine.core.pictures import StoredPicture, Upload, stored_for_write
 
 HANDLE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,28}[a-z0-9])$")
 RESERVED_HANDLES = frozenset(
@@ -90,13 +90,8 @@ async def apply(
     """File an application; the applicant becomes the pending merchant's owner."""
     user_id = actor.require_signed_in()
     checked = check_application(form)
-    stored = await store_upload(logo, "merchants", field="logo")
-    try:
+    async with stored_for_write(logo, "merchants", field="logo") as stored:
         return await _file_application(db, user_id, checked, commission_bps, stored)
-    except BaseException:
-        if stored is not None and logo is not None:
-            stored.remove(logo.media_dir)
-        raise
 
 
 async def _file_application(

@@ -17,7 +17,7 @@ from vitrine.catalog.models import ProductImage
 from vitrine.catalog.views import ImageView, image_view
 from vitrine.core.db import Database
 from vitrine.core.errors import NotFound, ValidationFailed
-from vitrine.core.pictures import check_size, store_picture
+from vitrine.core.pictures import Upload, check_size, stored_for_write
 
 MAX_IMAGES = 20  # per product
 
@@ -35,39 +35,37 @@ async def add_image(
     check_size(data, max_bytes, field="image")
     async with db.read() as session:  # refuse someone else's product before decoding
         await own_product(session, actor, product_id)
-    media = data_dir / "media"
-    stored = await store_picture(
-        data, media, f"products/{product_id}", max_bytes=max_bytes, field="image"
-    )
-    try:
-        async with db.write() as tx:
-            product = await own_product(tx.session, actor, product_id, for_update=True)
-            count, last = (
-                await tx.session.execute(
-                    select(func.count(ProductImage.id), func.max(ProductImage.position)).where(
-                        ProductImage.product_id == product.id
-                    )
+    upload = Upload(data, data_dir / "media", max_bytes)
+    async with (
+        stored_for_write(upload, f"products/{product_id}", field="image") as stored,
+        db.write() as tx,
+    ):
+        if stored is None:
+            raise ValidationFailed({"image": "choose a photo to upload"})
+        product = await own_product(tx.session, actor, product_id, for_update=True)
+        count, last = (
+            await tx.session.execute(
+                select(func.count(ProductImage.id), func.max(ProductImage.position)).where(
+                    ProductImage.product_id == product.id
                 )
-            ).one()
-            if count >= MAX_IMAGES:
-                raise ValidationFailed(
-                    {"image": f"a product has {MAX_IMAGES} photos at most; remove one first"}
-                )
-            image = ProductImage(
-                product_id=product.id,
-                path=stored.path,
-                thumbnail_path=stored.thumbnail_path,
-                content_type=stored.content_type,
-                width=stored.width,
-                height=stored.height,
-                position=0 if last is None else last + 1,
             )
-            tx.session.add(image)
-            await tx.session.flush()
-            view = image_view(image)
-    except BaseException:
-        stored.remove(media)
-        raise
+        ).one()
+        if count >= MAX_IMAGES:
+            raise ValidationFailed(
+                {"image": f"a product has {MAX_IMAGES} photos at most; remove one first"}
+            )
+        image = ProductImage(
+            product_id=product.id,
+            path=stored.path,
+            thumbnail_path=stored.thumbnail_path,
+            content_type=stored.content_type,
+            width=stored.width,
+            height=stored.height,
+            position=0 if last is None else last + 1,
+        )
+        tx.session.add(image)
+        await tx.session.flush()
+        view = image_view(image)
     return view
 
 

@@ -9,6 +9,8 @@ import asyncio
 import io
 import secrets
 import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -67,6 +69,21 @@ async def store_upload(upload: Upload | None, folder: str, *, field: str) -> Sto
     return await store_picture(
         upload.data, upload.media_dir, folder, max_bytes=upload.max_bytes, field=field
     )
+
+
+@asynccontextmanager
+async def stored_for_write(
+    upload: Upload | None, folder: str, *, field: str
+) -> AsyncIterator[StoredPicture | None]:
+    """Store an upload before the write that records it (decoding stays outside the
+    transaction); if the write fails, the files are removed again so none is left orphaned."""
+    stored = await store_upload(upload, folder, field=field)
+    try:
+        yield stored
+    except BaseException:
+        if stored is not None and upload is not None:
+            stored.remove(upload.media_dir)
+        raise
 
 
 def check_size(data: bytes, max_bytes: int, *, field: str) -> None:

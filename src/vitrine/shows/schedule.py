@@ -19,7 +19,7 @@ from vitrine.catalog.models import Product, ProductStatus
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
-from vitrine.core.pictures import Upload, store_upload
+from vitrine.core.pictures import Upload, stored_for_write
 from vitrine.shows.models import LineupItem, Show, ShowHost, ShowStatus, SimulcastDestination
 
 MAX_MINUTES = 12 * 60
@@ -83,13 +83,15 @@ def _check(draft: ShowDraft, zone: str, now: datetime) -> tuple[str, datetime]:
 
 async def schedule_show(db: Database, actor: Actor, merchant_id: int, draft: ShowDraft) -> Show:
     actor.require_manager(merchant_id)
-    async with db.write() as tx:
+    async with (
+        stored_for_write(draft.cover, f"shows/{merchant_id}", field="cover") as cover,
+        db.write() as tx,
+    ):
         merchant = await tx.session.get(Merchant, merchant_id)
         if merchant is None:
             raise NotFound(f"No merchant #{merchant_id}")
         require_approved(merchant)
         title, starts = _check(draft, merchant.time_zone, utc_now())
-        cover = await store_upload(draft.cover, f"shows/{merchant_id}", field="cover")
         show = Show(
             cover_path=cover.path if cover else None,
             merchant_id=merchant_id,
@@ -234,7 +236,12 @@ async def _managed_show(session: AsyncSession, actor: Actor, show_id: int) -> Sh
 
 async def reschedule_show(db: Database, actor: Actor, show_id: int, draft: ShowDraft) -> Show:
     """Change a show's details; only while it has not started."""
-    async with db.write() as tx:
+    async with db.read() as session:  # refuse someone else's show before decoding a picture
+        merchant_id = (await _managed_show(session, actor, show_id)).merchant_id
+    async with (
+        stored_for_write(draft.cover, f"shows/{merchant_id}", field="cover") as cover,
+        db.write() as tx,
+    ):
         show = await _managed_show(tx.session, actor, show_id)
         if show.status is not ShowStatus.SCHEDULED:
             raise Conflict(f"This show is {show.status}; only scheduled shows can be changed")
@@ -243,7 +250,6 @@ async def reschedule_show(db: Database, actor: Actor, show_id: int, draft: ShowD
         show.title, show.scheduled_start = _check(draft, merchant.time_zone, utc_now())
         show.description = draft.description.strip()
         show.expected_minutes = draft.expected_minutes
-        cover = await store_upload(draft.cover, f"shows/{show.merchant_id}", field="cover")
         if cover is not None:
             show.cover_path = cover.path
         await _set_lineup(tx.session, show, draft.product_ids)

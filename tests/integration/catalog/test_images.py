@@ -213,3 +213,13 @@ async def test_a_tiny_file_claiming_a_huge_picture_is_refused_before_decoding(
         "image": "this image has too many pixels; the most is 50 megapixels — resize it and try again"
     }
     assert await images_in(db) == 0
+
+
+async def test_an_empty_upload_asks_for_a_photo(db: Database, shop: Shop, tmp_path: Path) -> None:
+    product_id = await a_product(db, shop)
+
+    with pytest.raises(ValidationFailed) as refused:
+        await add_image(shop.owner, db, tmp_path, product_id, b"", max_bytes=LIMIT)
+
+    assert refused.value.errors == {"image": "choose a photo to upload"}
+    assert await images_in(db) == 0

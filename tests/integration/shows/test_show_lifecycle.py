@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import pytest
+from PIL import Image
 
 from tests.factories import actor_of, in_hours, make_merchant, make_show, make_user
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from vitrine.core.pictures import Upload
 from vitrine.shows import schedule
 from vitrine.shows.live_state import ShowLifecycle
 from vitrine.shows.models import Show, ShowStatus
@@ -149,3 +154,53 @@ async def test_simulcast_destinations_are_checked_and_kept(db: Database) -> None
     assert refused.value.errors == {
         "simulcast": "Line 1: write a name, a space, then the rtmp:// or rtmps:// address with its stream key"
     }
+
+
+async def test_a_refused_show_leaves_no_cover_picture_behind(db: Database, tmp_path: Path) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    media = tmp_path / "media"
+    cover = Upload(a_cover_picture(), media, max_bytes=1024 * 1024)
+
+    with pytest.raises(ValidationFailed):
+        await schedule.schedule_show(
+            db,
+            await actor_of(db, owner),
+            merchant.id,
+            schedule.ShowDraft("Launch", "", in_hours(2), 30, product_ids=(999,), cover=cover),
+        )
+
+    assert list(media.rglob("*.*")) == []
+
+
+async def test_a_rescheduled_show_keeps_its_new_cover_and_a_refused_change_stores_none(
+    db: Database, tmp_path: Path
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    show = await make_show(db, owner, merchant)
+    actor = await actor_of(db, owner)
+    media = tmp_path / "media"
+    cover = Upload(a_cover_picture(), media, max_bytes=1024 * 1024)
+
+    changed = await schedule.reschedule_show(
+        db, actor, show.id, schedule.ShowDraft("Launch", "", in_hours(3), 30, cover=cover)
+    )
+    kept = sorted(media.rglob("*.*"))
+    assert len(kept) == 2  # the picture and its thumbnail
+    assert media / str(changed.cover_path) in kept
+
+    with pytest.raises(ValidationFailed):
+        await schedule.reschedule_show(
+            db,
+            actor,
+            show.id,
+            schedule.ShowDraft("Launch", "", in_hours(3), 30, product_ids=(999,), cover=cover),
+        )
+    assert sorted(media.rglob("*.*")) == kept
+
+
+def a_cover_picture() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 360), (20, 30, 200)).save(out, "JPEG")
+    return out.getvalue()
