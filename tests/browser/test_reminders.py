@@ -75,11 +75,14 @@ async def test_remind_me_then_go_live_sends_the_email_and_lights_the_nav(
     assert f"{server.url}/shows/{DEMO_SHOW}" in text_of(message)
     assert f"{server.url}/unsubscribe/" in text_of(message)
 
-    # and the nav shows one unread notification, listed on the notifications page
+    # and the phone's Menu button shows one unread notification, listed on the notifications
+    # page that the bell inside the menu leads to
     await page.goto(f"{server.url}/")
-    badge = page.locator("[data-notify-bell] [data-unread]")
-    await badge.wait_for(state="visible")
-    assert await badge.text_content() == "1"
+    on_menu = page.locator("[data-menu-toggle] [data-unread]")
+    await on_menu.wait_for(state="visible")
+    assert await on_menu.text_content() == "1"
+    await page.click("[data-menu-toggle]")
+    assert await page.locator("[data-notify-bell] [data-unread]").text_content() == "1"
     await page.click("[data-notify-bell]")
     await page.wait_for_url(f"{server.url}/notifications")
     item = page.locator("[data-testid=notifications] li").first
