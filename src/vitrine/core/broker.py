@@ -8,6 +8,10 @@ and publishes it. Sequence numbers are global per channel however many instances
 reader on any instance can fetch what it missed with `since`. A channel's counter starts at the
 current time in microseconds, so numbers keep increasing even if Redis loses its data: a reader
 then finds the log too short and knows to start from a fresh snapshot.
+
+A writer that retries an append (its answer was lost when Redis went away) names the batch, so
+a batch Redis did apply is not applied twice; `skip` leaves a hole in the numbers when a writer
+had to drop events, which sends every reader behind it to a fresh snapshot.
 """
 
 from __future__ import annotations
@@ -48,6 +52,14 @@ class BrokerUnavailable(ConnectionError):
     """The broker cannot be reached right now; callers may retry."""
 
 
+class Batch(NamedTuple):
+    """Names an append so a retry of it is recognised: `writer` is unique per process and
+    `number` grows with each of its appends to a channel (in the order they reach the broker)."""
+
+    writer: str
+    number: int
+
+
 class Broker(Protocol):
     """Channels carry opaque bytes; `vitrine.live.events` defines what is inside."""
 
@@ -59,8 +71,17 @@ class Broker(Protocol):
         """Deliver to current subscribers, unsequenced and not kept."""
         ...
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
-        """Number, keep and deliver `messages` in order; returns the last sequence number."""
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        """Number, keep and deliver `messages` in order; returns the last sequence number. A
+        `batch` already appended is not appended again (the channel's counter is returned)."""
+        ...
+
+    async def skip(self, channel: str) -> int:
+        """Leave the next number unused: readers that reach the hole cannot fill it from the
+        log and take a fresh snapshot. For a writer that had to drop events. Returns the
+        counter."""
         ...
 
     async def since(self, channel: str, after_seq: int, limit: int) -> list[Envelope] | None:
@@ -162,6 +183,7 @@ class MemoryBroker:
         self._seqs: dict[str, int] = {}
         self._origins: dict[str, int] = {}
         self._counts: dict[str, dict[str, tuple[int, float]]] = {}
+        self._batches: dict[tuple[str, str], int] = {}
         self._log_size = log_size
 
     async def start(self) -> None:
@@ -176,7 +198,13 @@ class MemoryBroker:
     async def publish(self, channel: str, message: bytes) -> None:
         self._fanout.deliver(channel, (Envelope(0, message),))
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        if batch is not None:
+            if self._batches.get((channel, batch.writer), 0) >= batch.number:
+                return self._seqs[channel]
+            self._batches[(channel, batch.writer)] = batch.number
         seq = self._seqs.get(channel) or self._origins.setdefault(channel, seq_origin())
         ring = self._logs.get(channel)
         if ring is None:
@@ -216,6 +244,11 @@ class MemoryBroker:
             self._logs.pop(channel, None)
         return self._seqs[channel]
 
+    async def skip(self, channel: str) -> int:
+        if channel in self._seqs:
+            self._seqs[channel] += 1
+        return self._seqs.get(channel, 0)
+
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         now = time.monotonic()
         members = self._counts.setdefault(key, {})
@@ -234,15 +267,24 @@ class MemoryBroker:
             self._fanout.remove(channel, mailbox)
 
 
-# KEYS: counter, stream, origin. ARGV: pub/sub channel, origin, log size, messages…
+# KEYS: counter, stream, origin, batches. ARGV: pub/sub channel, origin, log size, writer,
+# batch number, messages… (writer "" when the batch is not named). The batches hash keeps each
+# writer's last batch number, so a retried batch is recognised.
 # Numbers are formatted with %.0f because Lua 5.1 prints large integers in exponent form.
 _APPEND = """
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[4] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= tonumber(ARGV[5]) then
+    return string.format('%.0f', seq)
+  end
+  redis.call('HSET', KEYS[4], ARGV[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], 172800)
+end
 if seq == 0 then
   seq = tonumber(ARGV[2])
   redis.call('SET', KEYS[3], ARGV[2], 'EX', 172800)
 end
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   seq = seq + 1
   local id = string.format('%.0f', seq)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'd', ARGV[i])
@@ -275,6 +317,16 @@ _ADVANCE = """
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
 if seq < tonumber(ARGV[1]) then
   seq = tonumber(ARGV[1])
+  redis.call('SET', KEYS[1], string.format('%.0f', seq), 'EX', 172800)
+end
+return string.format('%.0f', seq)
+"""
+
+# KEYS: counter. A channel that has no counter yet needs no hole: it starts at a new origin.
+_SKIP = """
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq > 0 then
+  seq = seq + 1
   redis.call('SET', KEYS[1], string.format('%.0f', seq), 'EX', 172800)
 end
 return string.format('%.0f', seq)
@@ -324,6 +376,7 @@ class RedisBroker:
             url,
             retry=Retry(NoBackoff(), 0),
             socket_connect_timeout=2,
+            socket_timeout=5,  # a Redis that hangs is as unavailable as one that is down
             health_check_interval=0,
             client_name=client_name,
         )
@@ -334,6 +387,7 @@ class RedisBroker:
         self._since = self._redis.register_script(_SINCE)
         self._report = self._redis.register_script(_REPORT_COUNT)
         self._advance = self._redis.register_script(_ADVANCE)
+        self._skip = self._redis.register_script(_SKIP)
         self._pubsub: Any = None
         self._subscribed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -370,9 +424,24 @@ class RedisBroker:
         except (RedisError, OSError) as error:
             raise BrokerUnavailable(str(error)) from error
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
-        keys = [self._key("seq", channel), self._key("log", channel), self._key("origin", channel)]
-        args: list[Any] = [self._key("ch", channel), seq_origin(), self._log_size, *messages]
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        keys = [
+            self._key("seq", channel),
+            self._key("log", channel),
+            self._key("origin", channel),
+            self._key("batches", channel),
+        ]
+        writer, number = batch or ("", 0)
+        args: list[Any] = [
+            self._key("ch", channel),
+            seq_origin(),
+            self._log_size,
+            writer,
+            number,
+            *messages,
+        ]
         try:
             return int(await self._append(keys=keys, args=args))
         except (RedisError, OSError) as error:
@@ -406,6 +475,12 @@ class RedisBroker:
     async def advance(self, channel: str, at_least: int) -> int:
         try:
             return int(await self._advance(keys=[self._key("seq", channel)], args=[at_least]))
+        except (RedisError, OSError) as error:
+            raise BrokerUnavailable(str(error)) from error
+
+    async def skip(self, channel: str) -> int:
+        try:
+            return int(await self._skip(keys=[self._key("seq", channel)]))
         except (RedisError, OSError) as error:
             raise BrokerUnavailable(str(error)) from error
 
