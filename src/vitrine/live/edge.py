@@ -97,6 +97,7 @@ class LiveEdge:
         self.rooms: dict[str, ShowRoom] = {}
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._delivered_by_closed_rooms = 0
 
     @property
     def port(self) -> int:
@@ -141,6 +142,11 @@ class LiveEdge:
             with contextlib.suppress(BrokerUnavailable):
                 await self._report(room, 0)
         self.rooms.clear()
+
+    @property
+    def delivered(self) -> int:
+        """Events written to viewers by this edge since it started (event x viewer)."""
+        return self._delivered_by_closed_rooms + sum(room.delivered for room in self.rooms.values())
 
     def viewers_here(self, show_id: str) -> int:
         """Connections to this show on this instance."""
@@ -359,6 +365,7 @@ class LiveEdge:
                 and now - room.empty_since > self.settings.room_linger_s
             ):
                 del self.rooms[show_id]
+                self._delivered_by_closed_rooms += room.delivered
                 await room.stop()
                 await self._report(room, 0)
                 continue

@@ -83,6 +83,7 @@ class ShowRoom:
         self.tally: dict[str, int] = {}
         self.taps: dict[str, int] = {}
         self.viewer_count = 0
+        self.delivered = 0  # events written to viewers here (event x viewer), for /metrics
         self.empty_since = time.monotonic()
         self.joining = 0
         self.ready = asyncio.Event()
@@ -269,6 +270,7 @@ class ShowRoom:
         for connection in stalled:
             self.live.discard(connection)
             self.lagging.add(connection)
+        self.delivered += len(pending) * len(self.live)
         for connection in tuple(self.lagging):
             self._add_to_backlog(connection, pending)
         self.drain_lagging()
