@@ -91,6 +91,7 @@ async def running(
     channel = LiveChannel(broker)
     chat = ChatService(db, channel, limiter)
     snapshots = ShowSnapshots(db, chat)
+    channel.snapshots = snapshots  # after an outage, viewers get the state as it is now
     # app.py imports this module, so its secret_key is reached at call time, not import time.
 
     notifier = notifier_for(settings, db, secret_key(settings))

@@ -10,8 +10,7 @@ current time in microseconds, so numbers keep increasing even if Redis loses its
 then finds the log too short and knows to start from a fresh snapshot.
 
 A writer that retries an append (its answer was lost when Redis went away) names the batch, so
-a batch Redis did apply is not applied twice; `skip` leaves a hole in the numbers when a writer
-had to drop events, which sends every reader behind it to a fresh snapshot.
+a batch Redis did apply is not applied twice.
 """
 
 from __future__ import annotations
@@ -76,12 +75,6 @@ class Broker(Protocol):
     ) -> int:
         """Number, keep and deliver `messages` in order; returns the last sequence number. A
         `batch` already appended is not appended again (the channel's counter is returned)."""
-        ...
-
-    async def skip(self, channel: str) -> int:
-        """Leave the next number unused: readers that reach the hole cannot fill it from the
-        log and take a fresh snapshot. For a writer that had to drop events. Returns the
-        counter."""
         ...
 
     async def since(self, channel: str, after_seq: int, limit: int) -> list[Envelope] | None:
@@ -244,11 +237,6 @@ class MemoryBroker:
             self._logs.pop(channel, None)
         return self._seqs[channel]
 
-    async def skip(self, channel: str) -> int:
-        if channel in self._seqs:
-            self._seqs[channel] += 1
-        return self._seqs.get(channel, 0)
-
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         now = time.monotonic()
         members = self._counts.setdefault(key, {})
@@ -322,16 +310,6 @@ end
 return string.format('%.0f', seq)
 """
 
-# KEYS: counter. A channel that has no counter yet needs no hole: it starts at a new origin.
-_SKIP = """
-local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
-if seq > 0 then
-  seq = seq + 1
-  redis.call('SET', KEYS[1], string.format('%.0f', seq), 'EX', 172800)
-end
-return string.format('%.0f', seq)
-"""
-
 # KEYS: hash. ARGV: member, count, ttl ms. Each field holds "count:expires_ms".
 _REPORT_COUNT = """
 local t = redis.call('TIME')
@@ -387,7 +365,6 @@ class RedisBroker:
         self._since = self._redis.register_script(_SINCE)
         self._report = self._redis.register_script(_REPORT_COUNT)
         self._advance = self._redis.register_script(_ADVANCE)
-        self._skip = self._redis.register_script(_SKIP)
         self._pubsub: Any = None
         self._subscribed = asyncio.Event()
         self._reader: asyncio.Task[None] | None = None
@@ -478,12 +455,6 @@ class RedisBroker:
         except (RedisError, OSError) as error:
             raise BrokerUnavailable(str(error)) from error
 
-    async def skip(self, channel: str) -> int:
-        try:
-            return int(await self._skip(keys=[self._key("seq", channel)]))
-        except (RedisError, OSError) as error:
-            raise BrokerUnavailable(str(error)) from error
-
     async def report_count(self, key: str, member: str, count: int, ttl_s: float) -> int:
         try:
             total = await self._report(
@@ -509,23 +480,34 @@ class RedisBroker:
                     await self._pubsub.unsubscribe(self._key("ch", channel))
 
     async def _read_forever(self) -> None:
-        backoff = 0.1
         while True:
             try:
                 await self._read_until_broken()
             except (RedisError, OSError) as error:
                 self._connected = False
-                log.warning("redis pub/sub lost (%s); reconnecting in %.1f s", error, backoff)
+                log.warning("redis pub/sub lost (%s); reconnecting", error)
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        """Resubscribe every channel, retrying until Redis answers, then tell every reader to
+        catch up from the log (messages published meanwhile never reached us)."""
+        backoff = 0.1
+        while True:
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
             try:
+                # Idle pooled connections died with the old server: drop them, or the next
+                # command on each would fail once more.
+                await self._redis.connection_pool.disconnect(inuse_connections=False)
                 await self._resubscribe()
             except (RedisError, OSError):
+                backoff = min(backoff * 2, 2.0)
                 continue
-            backoff = 0.1
-            self._connected = True
-            for channel in tuple(self._fanout.mailboxes):
-                self._fanout.deliver(channel, (RESYNC_ENVELOPE,))
+            break
+        if not self._connected:
+            log.warning("redis pub/sub is back")
+        self._connected = True
+        for channel in tuple(self._fanout.mailboxes):
+            self._fanout.deliver(channel, (RESYNC_ENVELOPE,))
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 
+from vitrine.core.migrate import upgrade
 from vitrine.deploy.nginx import RTMP_MODULE, NginxSite, render_nginx
 from vitrine.deploy.processes import ChildProcess, ClusterError, free_port, listening
 from vitrine.deploy.stores import PrivatePostgres, PrivateRedis
@@ -236,7 +237,7 @@ class LocalCluster:
             self.redis.start()
         if self.postgres is not None:
             self.postgres.start()
-        self.vitrine("migrate")
+        upgrade(self.database_url)  # `vitrine migrate`, once, before any instance starts
         for instance in self.instances:
             instance.start()
         for instance in self.instances:
