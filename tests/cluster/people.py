@@ -163,6 +163,16 @@ class Viewer:
                 expected += 1
         return expected is not None
 
+    def audience(self) -> int:
+        """The viewer count the screen shows now."""
+        shown = 0
+        for event in self.events:
+            if event["type"] == "snapshot":
+                shown = event["viewer_count"]
+            elif event["type"] == "viewer_count":
+                shown = event["count"]
+        return shown
+
     def pinned(self) -> str | None:
         """The product the shop banner shows now, from everything received."""
         shown = None

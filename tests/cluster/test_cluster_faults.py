@@ -5,6 +5,7 @@ without being restarted."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 
 import httpx
@@ -69,6 +70,7 @@ async def test_a_redis_restart_pauses_deals_holds_every_event_and_heals_by_itsel
         assert pinned.status_code == 200, pinned.text
     announced = await shop.host.act(f"/studio/{shop.show_id}/announce", {"text": "Back soon"})
     assert announced.status_code == 200, announced.text
+    later_deal = await start_deal(shop.host, shop.show_id, shop.blanket_id, quantity=3)
     assert await outbox(shop) >= 3
     assert not viewers[0].seen("announcement")
 
@@ -90,14 +92,24 @@ async def test_a_redis_restart_pauses_deals_holds_every_event_and_heals_by_itsel
         await viewer.wait_for(
             lambda v=viewer: v.pinned() == str(shop.flask_id), "the flask pinned at last"
         )
+        await viewer.wait_for(lambda v=viewer: v.audience() == 5, "the whole audience")
     assert await outbox(shop) == 0
-    # and buying works again
+    # and buying works again, in the deal started while Redis was away too
     bought = await shopper.act(f"/deals/{deal_id}/buy", {"idempotency_key": "after"})
     assert bought.status_code == 201, bought.text
-    # and the instances said what happened in their logs
-    logs = "".join(i.child.log.read_text() for i in cluster.web)
-    assert "holding events in order until it is back" in logs
-    assert "the broker is back" in logs
+    bought = await shopper.act(f"/deals/{later_deal}/buy", {"idempotency_key": "later"})
+    assert bought.status_code == 201, bought.text
+    await viewers[0].wait_to_see("deal_updated", deal_id=str(later_deal), stock_left=2)
+    # and the instances said what happened in their (JSON) logs
+    lines = [
+        json.loads(raw)
+        for instance in cluster.web
+        for raw in instance.child.log.read_text().splitlines()
+        if raw.startswith("{")  # the rest is the start-up banner
+    ]
+    said = [line["message"] for line in lines if line["logger"] == "vitrine.live.channel"]
+    assert any(message.endswith("holding events in order until it is back") for message in said)
+    assert any("the broker is back" in message for message in said)
 
     for viewer in (*viewers, chatter):
         await viewer.stop()

@@ -59,6 +59,8 @@ async def test_a_viewer_on_one_instance_sees_pins_chat_and_deals_made_on_the_oth
     assert viewer.missed_nothing()
     assert len(viewer.snapshots) == 1
     assert viewer.seqs == chatter.seqs[: len(viewer.seqs)]  # one numbering for both instances
+    # and A counted what it wrote to its only viewer
+    assert await metric(a.url, "vitrine_live_events_delivered_total") >= len(viewer.seqs)
 
     await viewer.stop()
     await chatter.stop()

@@ -42,6 +42,11 @@ def show_channel(show_id: str) -> str:
     return f"show:{show_id}"
 
 
+def audience_key(show_id: str) -> str:
+    """Where the edges sum a show's viewers (`Broker.report_count`)."""
+    return f"viewers:{show_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Held:
     show_id: str
@@ -213,6 +218,9 @@ class LiveChannel:
         try:
             if self.snapshots is not None:
                 snapshot = await self.snapshots.snapshot(show_id)
+                # Reporting nobody from here returns the audience the edges reported.
+                viewers = await self.broker.report_count(audience_key(show_id), "", 0, 1.0)
+                snapshot = msgspec.structs.replace(snapshot, viewer_count=viewers)
                 async with self._lock(show_id):
                     batch = Batch(self._writer, next(self._numbers))
                     await self.broker.append(

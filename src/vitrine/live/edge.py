@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 
 from vitrine.core.broker import Broker, BrokerUnavailable
 from vitrine.core.errors import VitrineError
+from vitrine.live.channel import audience_key
 from vitrine.live.connection import ViewerConnection
 from vitrine.live.events import (
     REACTIONS,
@@ -374,7 +375,7 @@ class LiveEdge:
     async def _report(self, room: ShowRoom, count: int) -> int:
         ttl = max(5.0, 3 * self.settings.viewer_count_interval_s)
         return await self.broker.report_count(
-            f"viewers:{room.show_id}", self.instance_id, count, ttl
+            audience_key(room.show_id), self.instance_id, count, ttl
         )
 
 

@@ -210,6 +210,11 @@ class ShowRoom:
         self.last = seq
         self.ring.append((seq, part))
         self.pending.append((seq, data, part))
+        if data.startswith(b'{"type":"snapshot"'):
+            # A snapshot in the log (sent after an outage) has the audience as it was read
+            # then: follow it with this room's count.
+            count = encode(ViewerCount(count=self.viewer_count))
+            self.pending.append((0, count, count))
 
     def _take_unnumbered(self, data: bytes) -> None:
         if data.startswith(b'{"type":"reactions"'):

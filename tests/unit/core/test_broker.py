@@ -11,7 +11,6 @@ from collections.abc import AsyncIterator
 import pytest
 
 from vitrine.core.broker import (
-    RESYNC,
     Batch,
     Broker,
     Envelope,
@@ -184,36 +183,3 @@ async def test_batches_of_different_writers_never_mask_each_other(broker: Broker
     two = await broker.append("show:1", [b"b"], batch=Batch("writer-2", 1))
 
     assert two == one + 1
-
-
-async def test_a_skipped_number_sends_readers_behind_it_to_a_snapshot(broker: Broker) -> None:
-    before = await broker.append("show:1", [b"a"])
-    assert await broker.skip("show:1") == before + 1
-    after = await broker.append("show:1", [b"b"])
-
-    assert after == before + 2
-    assert await broker.since("show:1", before, limit=100) is None
-    assert await broker.since("show:1", before + 1, limit=100) == [Envelope(after, b"b")]
-
-
-async def test_skipping_a_channel_never_used_leaves_it_unused(broker: Broker) -> None:
-    assert await broker.skip("show:9") == 0
-    assert await broker.last_seq("show:9") == 0
-
-
-async def test_a_reader_gets_what_comes_before_a_hole_and_then_a_snapshot(broker: Broker) -> None:
-    first = await broker.append("show:1", [b"a", b"b"]) - 1
-    await broker.skip("show:1")
-    await broker.append("show:1", [b"c"])
-
-    assert await broker.since("show:1", first, limit=100) == [Envelope(first + 1, b"b")]
-    assert await broker.since("show:1", first + 1, limit=100) is None
-
-
-async def test_readers_are_told_to_catch_up_when_a_number_is_skipped(broker: Broker) -> None:
-    async with broker.subscribe("show:1") as batches:
-        await broker.append("show:1", [b"a"])
-        await next_batch(batches)
-        await broker.skip("show:1")
-
-        assert await next_batch(batches) == [Envelope(RESYNC, b"")]
