@@ -138,8 +138,9 @@ def _describe(cluster: LocalCluster) -> None:
         f"  PostgreSQL     {cluster.database_url}",
     ]
     for instance in cluster.instances:
-        edge = f", live edge {instance.live_url}" if instance.has_edge else ""
-        lines.append(f"  {instance.name:<14} {instance.url}{edge}  (pid {instance.child.pid})")
+        parts = [instance.url] if instance.kind == "web" else []
+        parts += [f"live edge {instance.live_url}"] if instance.has_edge else []
+        lines.append(f"  {instance.name:<14} {', '.join(parts)}  (pid {instance.child.pid})")
     lines.append(f"  logs           {cluster.directory}")
     print("\n".join(lines), flush=True)
 

@@ -14,6 +14,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import text
 
+from vitrine.core.errors import Unavailable
 from vitrine.web.services import Services, services_of
 
 
@@ -153,6 +154,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
         async with services.db.read() as session:
             await session.execute(text("SELECT 1"))
         checks["database"] = "ok"
+    except Unavailable:
+        checks["database"] = "down: not answering"
     except Exception as error:  # any failure means not ready; say which
         checks["database"] = f"down: {type(error).__name__}"
     if await services.broker.healthy():
