@@ -56,6 +56,11 @@ async def test_a_redis_restart_pauses_deals_holds_every_event_and_heals_by_itsel
             503,
             {"database": "ok", "broker": "down: Redis is not answering", "media": "ok"},
         )
+    # while pages and logging in still work
+    assert (await shopper.client.get("/", headers={"accept": "text/html"})).status_code == 200
+    latecomer = shop.person(shop.shoppers[1])
+    await latecomer.log_in()
+    await latecomer.aclose()
     # and a tap on Buy is paused with a clear answer: no sale, no 500
     tapped = await shopper.act(f"/deals/{deal_id}/buy", {"idempotency_key": "during"})
     assert tapped.status_code == 503
