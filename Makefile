@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 VENDOR := src/vitrine/web/static/vendor
 
-.PHONY: setup run test lint typecheck check-imports bench-smoke clean
+.PHONY: setup run cluster test lint typecheck check-imports bench-smoke clean
 
 ## setup: create .venv and install Python and front-end packages (changes nothing else)
 setup: $(VENV)/.installed node_modules/.installed $(VENDOR)/hls.min.mjs
@@ -32,6 +32,10 @@ $(VENDOR)/hls.min.mjs: node_modules/.installed
 ## run: the server with the demo brand and its live show on the embedded defaults
 run: setup
 	@$(BIN)/vitrine serve --demo
+
+## cluster: the production topology on this machine (nginx, 2 instances, Redis, PostgreSQL)
+cluster: setup
+	@$(BIN)/python -m vitrine.deploy cluster $(CLUSTER_ARGS)
 
 ## test: lint, types, import rules, and the whole test suite (with benchmark smoke runs)
 test: setup lint typecheck check-imports

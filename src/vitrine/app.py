@@ -14,13 +14,14 @@ from litestar.exceptions import HTTPException
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from redis.exceptions import RedisError
 
 from vitrine.config import Settings, secret_key
 from vitrine.core.errors import VitrineError
 from vitrine.web import filters
 from vitrine.web import metrics as observability
 from vitrine.web.api import routes as api_routes
-from vitrine.web.errors import on_http_error, on_unexpected, on_vitrine_error
+from vitrine.web.errors import on_http_error, on_service_down, on_unexpected, on_vitrine_error
 from vitrine.web.metrics import Metrics
 from vitrine.web.pages import (
     accounts,
@@ -103,6 +104,8 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
         exception_handlers={
             VitrineError: on_vitrine_error,
             HTTPException: on_http_error,
+            RedisError: on_service_down,
+            ConnectionError: on_service_down,
             Exception: on_unexpected,
         },
         middleware=[metrics.middleware, security_headers],

@@ -7,8 +7,19 @@ import json
 import logging
 from datetime import UTC, datetime
 
+# What every LogRecord has; anything else was passed with `extra=` and is logged as a field.
+# (uvicorn adds `color_message`, a copy of the message for terminals.)
+_RECORD_FIELDS = frozenset(vars(logging.makeLogRecord({}))) | {
+    "message",
+    "asctime",
+    "color_message",
+}
+
 
 class JsonFormatter(logging.Formatter):
+    """One object per line: time, level, logger, message, the `extra=` fields (such as
+    `outbox_events`), and the error's traceback if any."""
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
@@ -16,9 +27,12 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name, value in vars(record).items():
+            if name not in _RECORD_FIELDS and not name.startswith("_"):
+                entry[name] = value
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+        return json.dumps(entry, ensure_ascii=False, default=str)
 
 
 def configure(level: str, fmt: str) -> None:

@@ -78,7 +78,11 @@ async def running(
     db = Database(settings.database)
     broker = broker_from_url(settings.redis_url, prefix=settings.redis_prefix)
     await broker.start()
-    redis_client = aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+    redis_client = (
+        aioredis.Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        if settings.redis_url
+        else None
+    )
     limiter: RateLimiter = (
         RedisRateLimiter(redis_client, prefix=f"{settings.redis_prefix}rate:")
         if redis_client
@@ -87,6 +91,7 @@ async def running(
     channel = LiveChannel(broker)
     chat = ChatService(db, channel, limiter)
     snapshots = ShowSnapshots(db, chat)
+    channel.snapshots = snapshots  # after an outage, viewers get the state as it is now
     # app.py imports this module, so its secret_key is reached at call time, not import time.
 
     notifier = notifier_for(settings, db, secret_key(settings))
@@ -146,6 +151,7 @@ async def running(
         if services.edge is not None:
             await services.edge.stop()
         await views.stop()  # after the edge: its last leaves are written too
+        await channel.aclose()
         await broker.stop()
         if redis_client is not None:
             await redis_client.aclose()
@@ -248,6 +254,7 @@ def _commerce(
         "clicks": ExternalClicks(db),
         "reservations": ReservationService(db, announcer),
         "deals": DealService(db, gate, announcer, hold=hold, buying=buying),
+        "deal_gate": gate,
         "payment_provider": provider,
     }
 

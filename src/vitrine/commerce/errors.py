@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vitrine.core.errors import Conflict, NotAllowed, VitrineError
+from vitrine.core.errors import Conflict, NotAllowed, Unavailable, VitrineError
 
 
 class SoldOut(Conflict):
@@ -17,6 +17,15 @@ class DealClosed(Conflict):
 
 class LimitReached(Conflict):
     title = "Limit reached"
+
+
+class DealsPaused(Unavailable):
+    """The deal gate (Redis) is not answering: nobody wins until it is back, nobody oversells."""
+
+    title = "Deals paused"
+
+    def __init__(self) -> None:
+        super().__init__("Deals are paused for a moment; try again", retry_after_s=2)
 
 
 class BuyingNotAvailable(NotAllowed):

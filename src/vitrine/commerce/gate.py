@@ -8,11 +8,17 @@ retried idempotency key with the answer it got the first time."""
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from vitrine.commerce.errors import DealsPaused
+
+log = logging.getLogger(__name__)
 
 
 class Outcome(enum.StrEnum):
@@ -30,8 +36,23 @@ class GateAnswer:
     repeat: bool = False  # the same key was answered before; this is that answer again
 
 
+class GateTally:
+    """How many claims got each answer, for /metrics: won, sold_out, limit, unknown, and
+    duplicate (a retried key answered again)."""
+
+    def __init__(self) -> None:
+        self.decisions: dict[str, int] = {}
+
+    def note(self, answer: GateAnswer) -> GateAnswer:
+        label = "duplicate" if answer.repeat else answer.outcome.value
+        self.decisions[label] = self.decisions.get(label, 0) + 1
+        return answer
+
+
 class DealGate(Protocol):
     """A bounded counter per deal with a per-shopper limit and idempotency keys."""
+
+    tally: GateTally
 
     async def open(
         self,
@@ -73,6 +94,7 @@ class MemoryDealGate:
 
     def __init__(self) -> None:
         self._deals: dict[int, _DealCounter] = {}
+        self.tally = GateTally()
 
     async def open(
         self,
@@ -96,10 +118,12 @@ class MemoryDealGate:
         """The synchronous decision, for callers already on the event loop."""
         counter = self._deals.get(deal_id)
         if counter is None:
-            return GateAnswer(Outcome.UNKNOWN_DEAL, 0, 0)
+            return self.tally.note(GateAnswer(Outcome.UNKNOWN_DEAL, 0, 0))
         previous = counter.answers.get((buyer_id, key))
         if previous is not None:
-            return GateAnswer(previous.outcome, previous.remaining, previous.bought_before, True)
+            return self.tally.note(
+                GateAnswer(previous.outcome, previous.remaining, previous.bought_before, True)
+            )
         had = counter.bought.get(buyer_id, 0)
         if had + quantity > limit:
             answer = GateAnswer(Outcome.LIMIT_REACHED, counter.remaining, had)
@@ -110,7 +134,7 @@ class MemoryDealGate:
             counter.bought[buyer_id] = had + quantity
             answer = GateAnswer(Outcome.WON, counter.remaining, had)
         counter.answers[(buyer_id, key)] = answer
-        return answer
+        return self.tally.note(answer)
 
     async def give_back(self, deal_id: int, buyer_id: int, quantity: int, key: str) -> None:
         counter = self._deals.get(deal_id)
@@ -187,7 +211,11 @@ return 1
 
 
 class RedisDealGate:
-    """Several instances share each deal's counter in Redis. Keys expire after the deal."""
+    """Several instances share each deal's counter in Redis. Keys expire after the deal.
+
+    While Redis is unreachable a claim raises DealsPaused (a 503 asking to try again): no one
+    wins, so no one can be oversold. Opening and closing are best effort: a deal the gate does
+    not know is opened from the database at its next claim, and a closed deal's keys expire."""
 
     def __init__(self, client: aioredis.Redis, *, prefix: str = "vitrine:deal") -> None:
         self._redis = client
@@ -195,6 +223,7 @@ class RedisDealGate:
         self._claim = client.register_script(_CLAIM)
         self._open = client.register_script(_OPEN)
         self._give_back = client.register_script(_GIVE_BACK)
+        self.tally = GateTally()
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "vitrine:deal") -> RedisDealGate:
@@ -216,26 +245,40 @@ class RedisDealGate:
         args: list[int] = [ttl_ms, remaining]
         for buyer, quantity in bought.items():
             args += [buyer, quantity]
-        await self._open(keys=self._keys(deal_id)[:2], args=args)
+        try:
+            await self._open(keys=self._keys(deal_id)[:2], args=args)
+        except (RedisError, OSError) as error:
+            log.warning("deal %d: Redis unavailable (%s); opened at its next claim", deal_id, error)
 
     async def claim(
         self, deal_id: int, buyer_id: int, quantity: int, limit: int, key: str
     ) -> GateAnswer:
-        raw, repeat = await self._claim(
-            keys=self._keys(deal_id),
-            args=[buyer_id, quantity, limit, f"{buyer_id}:{key}"],
-        )
+        try:
+            raw, repeat = await self._claim(
+                keys=self._keys(deal_id),
+                args=[buyer_id, quantity, limit, f"{buyer_id}:{key}"],
+            )
+        except (RedisError, OSError) as error:
+            raise DealsPaused() from error
         text = raw.decode() if isinstance(raw, bytes) else str(raw)
         outcome, remaining, had = text.split(":")
-        return GateAnswer(Outcome(outcome), int(remaining), int(had), bool(repeat))
+        return self.tally.note(GateAnswer(Outcome(outcome), int(remaining), int(had), bool(repeat)))
 
     async def give_back(self, deal_id: int, buyer_id: int, quantity: int, key: str) -> None:
-        await self._give_back(
-            keys=self._keys(deal_id), args=[buyer_id, quantity, f"{buyer_id}:{key}"]
-        )
+        try:
+            await self._give_back(
+                keys=self._keys(deal_id), args=[buyer_id, quantity, f"{buyer_id}:{key}"]
+            )
+        except (RedisError, OSError) as error:
+            raise DealsPaused() from error
 
     async def close(self, deal_id: int) -> None:
-        await self._redis.delete(*self._keys(deal_id))
+        try:
+            await self._redis.delete(*self._keys(deal_id))
+        except (RedisError, OSError) as error:
+            log.warning(
+                "deal %d: Redis unavailable (%s); its keys expire on their own", deal_id, error
+            )
 
     async def aclose(self) -> None:
         await self._redis.aclose()

@@ -8,6 +8,9 @@ and publishes it. Sequence numbers are global per channel however many instances
 reader on any instance can fetch what it missed with `since`. A channel's counter starts at the
 current time in microseconds, so numbers keep increasing even if Redis loses its data: a reader
 then finds the log too short and knows to start from a fresh snapshot.
+
+A writer that retries an append (its answer was lost when Redis went away) names the batch, so
+a batch Redis did apply is not applied twice.
 """
 
 from __future__ import annotations
@@ -48,6 +51,14 @@ class BrokerUnavailable(ConnectionError):
     """The broker cannot be reached right now; callers may retry."""
 
 
+class Batch(NamedTuple):
+    """Names an append so a retry of it is recognised: `writer` is unique per process and
+    `number` grows with each of its appends to a channel (in the order they reach the broker)."""
+
+    writer: str
+    number: int
+
+
 class Broker(Protocol):
     """Channels carry opaque bytes; `vitrine.live.events` defines what is inside."""
 
@@ -59,8 +70,11 @@ class Broker(Protocol):
         """Deliver to current subscribers, unsequenced and not kept."""
         ...
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
-        """Number, keep and deliver `messages` in order; returns the last sequence number."""
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        """Number, keep and deliver `messages` in order; returns the last sequence number. A
+        `batch` already appended is not appended again (the channel's counter is returned)."""
         ...
 
     async def since(self, channel: str, after_seq: int, limit: int) -> list[Envelope] | None:
@@ -162,6 +176,7 @@ class MemoryBroker:
         self._seqs: dict[str, int] = {}
         self._origins: dict[str, int] = {}
         self._counts: dict[str, dict[str, tuple[int, float]]] = {}
+        self._batches: dict[tuple[str, str], int] = {}
         self._log_size = log_size
 
     async def start(self) -> None:
@@ -176,7 +191,13 @@ class MemoryBroker:
     async def publish(self, channel: str, message: bytes) -> None:
         self._fanout.deliver(channel, (Envelope(0, message),))
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        if batch is not None:
+            if self._batches.get((channel, batch.writer), 0) >= batch.number:
+                return self._seqs[channel]
+            self._batches[(channel, batch.writer)] = batch.number
         seq = self._seqs.get(channel) or self._origins.setdefault(channel, seq_origin())
         ring = self._logs.get(channel)
         if ring is None:
@@ -234,15 +255,24 @@ class MemoryBroker:
             self._fanout.remove(channel, mailbox)
 
 
-# KEYS: counter, stream, origin. ARGV: pub/sub channel, origin, log size, messages…
+# KEYS: counter, stream, origin, batches. ARGV: pub/sub channel, origin, log size, writer,
+# batch number, messages… (writer "" when the batch is not named). The batches hash keeps each
+# writer's last batch number, so a retried batch is recognised.
 # Numbers are formatted with %.0f because Lua 5.1 prints large integers in exponent form.
 _APPEND = """
 local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if ARGV[4] ~= '' then
+  if tonumber(redis.call('HGET', KEYS[4], ARGV[4]) or '0') >= tonumber(ARGV[5]) then
+    return string.format('%.0f', seq)
+  end
+  redis.call('HSET', KEYS[4], ARGV[4], ARGV[5])
+  redis.call('EXPIRE', KEYS[4], 172800)
+end
 if seq == 0 then
   seq = tonumber(ARGV[2])
   redis.call('SET', KEYS[3], ARGV[2], 'EX', 172800)
 end
-for i = 4, #ARGV do
+for i = 6, #ARGV do
   seq = seq + 1
   local id = string.format('%.0f', seq)
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], id .. '-0', 'd', ARGV[i])
@@ -324,6 +354,7 @@ class RedisBroker:
             url,
             retry=Retry(NoBackoff(), 0),
             socket_connect_timeout=2,
+            socket_timeout=5,  # a Redis that hangs is as unavailable as one that is down
             health_check_interval=0,
             client_name=client_name,
         )
@@ -370,9 +401,24 @@ class RedisBroker:
         except (RedisError, OSError) as error:
             raise BrokerUnavailable(str(error)) from error
 
-    async def append(self, channel: str, messages: Sequence[bytes]) -> int:
-        keys = [self._key("seq", channel), self._key("log", channel), self._key("origin", channel)]
-        args: list[Any] = [self._key("ch", channel), seq_origin(), self._log_size, *messages]
+    async def append(
+        self, channel: str, messages: Sequence[bytes], *, batch: Batch | None = None
+    ) -> int:
+        keys = [
+            self._key("seq", channel),
+            self._key("log", channel),
+            self._key("origin", channel),
+            self._key("batches", channel),
+        ]
+        writer, number = batch or ("", 0)
+        args: list[Any] = [
+            self._key("ch", channel),
+            seq_origin(),
+            self._log_size,
+            writer,
+            number,
+            *messages,
+        ]
         try:
             return int(await self._append(keys=keys, args=args))
         except (RedisError, OSError) as error:
@@ -434,23 +480,34 @@ class RedisBroker:
                     await self._pubsub.unsubscribe(self._key("ch", channel))
 
     async def _read_forever(self) -> None:
-        backoff = 0.1
         while True:
             try:
                 await self._read_until_broken()
             except (RedisError, OSError) as error:
                 self._connected = False
-                log.warning("redis pub/sub lost (%s); reconnecting in %.1f s", error, backoff)
+                log.warning("redis pub/sub lost (%s); reconnecting", error)
+            await self._reconnect()
+
+    async def _reconnect(self) -> None:
+        """Resubscribe every channel, retrying until Redis answers, then tell every reader to
+        catch up from the log (messages published meanwhile never reached us)."""
+        backoff = 0.1
+        while True:
             await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 5.0)
             try:
+                # Idle pooled connections died with the old server: drop them, or the next
+                # command on each would fail once more.
+                await self._redis.connection_pool.disconnect(inuse_connections=False)
                 await self._resubscribe()
             except (RedisError, OSError):
+                backoff = min(backoff * 2, 2.0)
                 continue
-            backoff = 0.1
-            self._connected = True
-            for channel in tuple(self._fanout.mailboxes):
-                self._fanout.deliver(channel, (RESYNC_ENVELOPE,))
+            break
+        if not self._connected:
+            log.warning("redis pub/sub is back")
+        self._connected = True
+        for channel in tuple(self._fanout.mailboxes):
+            self._fanout.deliver(channel, (RESYNC_ENVELOPE,))
 
     async def _resubscribe(self) -> None:
         with contextlib.suppress(RedisError, OSError):

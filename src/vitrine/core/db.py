@@ -122,8 +122,15 @@ class Database:
             self._write_lock: asyncio.Lock | None = asyncio.Lock()
             writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
         else:
+            # Pre-ping drops connections that died with a restarted server; a server that
+            # does not answer at all is given up on after 5 s (a 503, not a hung request).
             self.engine = create_async_engine(
-                url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+                connect_args={"timeout": 5},
             )
             self._write_lock = None
             writer = self.engine

@@ -73,3 +73,7 @@ class Unavailable(VitrineError):
 
     status = 503
     title = "Temporarily unavailable"
+
+    def __init__(self, detail: str, *, retry_after_s: int = 5) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s

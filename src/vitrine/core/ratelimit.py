@@ -11,6 +11,9 @@ import time
 from typing import Protocol
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from vitrine.core.errors import Unavailable
 
 
 class RateLimiter(Protocol):
@@ -72,9 +75,17 @@ class RedisRateLimiter:
     async def hit(self, key: str, *, limit: int, window_s: float) -> float:
         interval = window_s / limit
         now = time.time()
-        answer = await self._script(
-            keys=[self._prefix + key], args=[repr(now), repr(interval), repr(window_s - interval)]
-        )
+        try:
+            answer = await self._script(
+                keys=[self._prefix + key],
+                args=[repr(now), repr(interval), repr(window_s - interval)],
+            )
+        except (RedisError, OSError) as error:
+            # Refuse rather than let anyone through unlimited while Redis is away.
+            raise Unavailable(
+                "A service Vitrine needs is restarting; please try again in a moment",
+                retry_after_s=2,
+            ) from error
         return float(answer)
 
 

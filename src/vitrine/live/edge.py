@@ -24,6 +24,7 @@ from websockets.http11 import Request, Response
 
 from vitrine.core.broker import Broker, BrokerUnavailable
 from vitrine.core.errors import VitrineError
+from vitrine.live.channel import audience_key
 from vitrine.live.connection import ViewerConnection
 from vitrine.live.events import (
     REACTIONS,
@@ -97,6 +98,7 @@ class LiveEdge:
         self.rooms: dict[str, ShowRoom] = {}
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._delivered_by_closed_rooms = 0
 
     @property
     def port(self) -> int:
@@ -141,6 +143,11 @@ class LiveEdge:
             with contextlib.suppress(BrokerUnavailable):
                 await self._report(room, 0)
         self.rooms.clear()
+
+    @property
+    def delivered(self) -> int:
+        """Events written to viewers by this edge since it started (event x viewer)."""
+        return self._delivered_by_closed_rooms + sum(room.delivered for room in self.rooms.values())
 
     def viewers_here(self, show_id: str) -> int:
         """Connections to this show on this instance."""
@@ -359,6 +366,7 @@ class LiveEdge:
                 and now - room.empty_since > self.settings.room_linger_s
             ):
                 del self.rooms[show_id]
+                self._delivered_by_closed_rooms += room.delivered
                 await room.stop()
                 await self._report(room, 0)
                 continue
@@ -367,7 +375,7 @@ class LiveEdge:
     async def _report(self, room: ShowRoom, count: int) -> int:
         ttl = max(5.0, 3 * self.settings.viewer_count_interval_s)
         return await self.broker.report_count(
-            f"viewers:{room.show_id}", self.instance_id, count, ttl
+            audience_key(room.show_id), self.instance_id, count, ttl
         )
 
 

@@ -83,6 +83,7 @@ class ShowRoom:
         self.tally: dict[str, int] = {}
         self.taps: dict[str, int] = {}
         self.viewer_count = 0
+        self.delivered = 0  # events written to viewers here (event x viewer), for /metrics
         self.empty_since = time.monotonic()
         self.joining = 0
         self.ready = asyncio.Event()
@@ -209,6 +210,11 @@ class ShowRoom:
         self.last = seq
         self.ring.append((seq, part))
         self.pending.append((seq, data, part))
+        if data.startswith(b'{"type":"snapshot"'):
+            # A snapshot in the log (sent after an outage) has the audience as it was read
+            # then: follow it with this room's count.
+            count = encode(ViewerCount(count=self.viewer_count))
+            self.pending.append((0, count, count))
 
     def _take_unnumbered(self, data: bytes) -> None:
         if data.startswith(b'{"type":"reactions"'):
@@ -269,6 +275,7 @@ class ShowRoom:
         for connection in stalled:
             self.live.discard(connection)
             self.lagging.add(connection)
+        self.delivered += len(pending) * len(self.live)
         for connection in tuple(self.lagging):
             self._add_to_backlog(connection, pending)
         self.drain_lagging()

@@ -1,5 +1,6 @@
 """Every domain error becomes a response a person can act on: a problem+json document for the
-API, a page for browsers. Malformed requests are 400s, never 500s."""
+API, a page for browsers. Malformed requests are 400s, never 500s; a backing service that is
+down (database, Redis) is a 503 with Retry-After, never a 500."""
 
 from __future__ import annotations
 
@@ -12,13 +13,19 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.response import Redirect, Template
 
 from vitrine.accounts.actor import GUEST, Actor
-from vitrine.core.errors import NotSignedIn, RateLimited, VitrineError
+from vitrine.core.errors import NotSignedIn, RateLimited, Unavailable, VitrineError
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
 
 
-def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail: str) -> Template:
+def _error_page(
+    request: Request[Any, Any, Any],
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+) -> Template:
     actor = request.state.get("actor")
     return Template(
         "error.html",
@@ -32,6 +39,7 @@ def _error_page(request: Request[Any, Any, Any], status: int, title: str, detail
             "values": {},
         },
         status_code=status,
+        headers=headers,
     )
 
 
@@ -53,13 +61,23 @@ def on_vitrine_error(request: Request[Any, Any, Any], error: VitrineError) -> Re
     extra: dict[str, Any] = {}
     if error.fields():
         extra["errors"] = dict(error.fields())
-    if isinstance(error, RateLimited):
+    if isinstance(error, RateLimited | Unavailable):
         extra["retry_after_s"] = error.retry_after_s
     if wants_json(request):
         return problem(error.status, error.title, error.detail, **extra)
     if isinstance(error, NotSignedIn) and request.method == "GET":
         return Redirect(f"/login?next={quote(request.url.path)}")
-    return _error_page(request, error.status, error.title, error.detail)
+    headers = {"retry-after": str(extra["retry_after_s"])} if "retry_after_s" in extra else None
+    return _error_page(request, error.status, error.title, error.detail, headers)
+
+
+def on_service_down(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """A connection to a backing service failed where no domain said what it means: 503."""
+    log.warning("%s %s: a backing service is down (%r)", request.method, request.url.path, error)
+    unavailable = Unavailable(
+        "A service Vitrine needs is not answering; please try again in a moment"
+    )
+    return on_vitrine_error(request, unavailable)
 
 
 def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:

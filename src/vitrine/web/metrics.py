@@ -11,46 +11,83 @@ from litestar import Request, Response, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import text
 
+from vitrine.core.errors import Unavailable
 from vitrine.web.services import Services, services_of
 
 
 class ServiceCollector:
-    """Figures read from the running services at scrape time."""
+    """Figures read from the running services at scrape time. Totals are counters (Prometheus
+    takes their rate: events per second, decisions per second); levels are gauges."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
 
     def collect(self) -> Iterator[Metric]:
-        edge = self.services.edge
+        services = self.services
+        edge = services.edge
         rooms = edge.rooms if edge is not None else {}
-        connections = GaugeMetricFamily(
-            "vitrine_live_connections", "Viewers connected to this instance's live edge"
+        yield _gauge(
+            "vitrine_live_connections",
+            "Viewers connected to this instance's live edge",
+            sum(edge.viewers_here(show) for show in rooms) if edge else 0,
         )
-        connections.add_metric([], sum(edge.viewers_here(show) for show in rooms) if edge else 0)
-        yield connections
-        shows = GaugeMetricFamily("vitrine_live_shows", "Shows with viewers on this instance")
-        shows.add_metric([], len(rooms))
-        yield shows
-        events = GaugeMetricFamily(
-            "vitrine_live_events_published", "Events this instance published to viewers (total)"
+        yield _gauge("vitrine_live_shows", "Shows with viewers on this instance", len(rooms))
+        channel = services.channel
+        yield _counter(
+            "vitrine_live_events_published",
+            "Events this instance handed to the broker for viewers",
+            channel.published,
         )
-        events.add_metric([], self.services.channel.published)
-        yield events
-        media = self.services.streams.media
-        opened = GaugeMetricFamily("vitrine_media_open_shows", "Shows whose ingest is open")
-        opened.add_metric([], len(self.services.streams.opened))
-        yield opened
-        publishing = GaugeMetricFamily(
-            "vitrine_media_publishing", "Shows whose host's stream is arriving (media processes)"
+        yield _counter(
+            "vitrine_live_events_delivered",
+            "Events this instance's edge wrote to viewers (one per event and viewer)",
+            edge.delivered if edge else 0,
         )
-        publishing.add_metric(
-            [],
-            sum(1 for show in self.services.streams.opened if media and media.is_publishing(show)),
+        yield _gauge(
+            "vitrine_live_outbox_events",
+            "Committed events waiting for the broker to come back (in order)",
+            channel.held_events,
         )
-        yield publishing
+        yield _counter(
+            "vitrine_live_outbox_dropped",
+            "Events dropped because the outbox was full (their viewers got a fresh snapshot)",
+            channel.dropped,
+        )
+        decisions = CounterMetricFamily(
+            "vitrine_deal_gate_decisions",
+            "Taps on a deal's Buy answered by this instance's gate, by outcome",
+            labels=["outcome"],
+        )
+        tally = services.deal_gate.tally.decisions
+        for outcome in GATE_OUTCOMES:
+            decisions.add_metric([outcome], tally.get(outcome, 0))
+        yield decisions
+        media = services.streams.media
+        opened = services.streams.opened
+        yield _gauge("vitrine_media_open_shows", "Shows whose ingest is open", len(opened))
+        yield _gauge(
+            "vitrine_media_publishing",
+            "Shows whose host's stream is arriving (media processes)",
+            sum(1 for show in opened if media and media.is_publishing(show)),
+        )
+
+
+GATE_OUTCOMES = ("won", "sold_out", "limit", "duplicate", "unknown")
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
+def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
 
 
 class Metrics:
@@ -117,9 +154,17 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, str]]:
         async with services.db.read() as session:
             await session.execute(text("SELECT 1"))
         checks["database"] = "ok"
+    except Unavailable:
+        checks["database"] = "down: not answering"
     except Exception as error:  # any failure means not ready; say which
         checks["database"] = f"down: {type(error).__name__}"
-    checks["broker"] = "ok" if await services.broker.healthy() else "down"
+    if await services.broker.healthy():
+        checks["broker"] = "ok"
+    elif services.settings.redis_url:
+        # Viewers stay connected and committed events wait in the outbox; deals are paused.
+        checks["broker"] = "down: Redis is not answering"
+    else:
+        checks["broker"] = "down"
     checks["media"] = "ok" if services.streams.media is not None else "off"
     ready = all(value in ("ok", "off") for value in checks.values())
     return Response(checks, status_code=200 if ready else 503)

@@ -14,6 +14,7 @@ from vitrine.commerce.cart import CartService
 from vitrine.commerce.checkout import CheckoutService
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.external import ExternalClicks
+from vitrine.commerce.gate import DealGate
 from vitrine.commerce.gateway import TestCardGateway
 from vitrine.commerce.ledger import LedgerService
 from vitrine.commerce.orders import OrderService
@@ -60,6 +61,7 @@ class Services:
     reservations: ReservationService
     deals: DealService
     payment_provider: TestCardGateway
+    deal_gate: DealGate
     edge: LiveEdge | None = None
     views: ViewRecorder | None = None  # analytics of who watches, set by wiring
 

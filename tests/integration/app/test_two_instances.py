@@ -60,12 +60,25 @@ async def _viewer(services: Services, show_id: int) -> ClientConnection:
     return ws
 
 
+_received: dict[ClientConnection, list[dict[str, object]]] = {}
+
+
 async def _next(ws: ClientConnection, kind: str, **where: object) -> dict[str, object]:
+    """The first event of `kind` (with `where`) this viewer was sent, waiting for it if need
+    be: events arrive in no fixed order across instances (a count may come before a pin)."""
+    received = _received.setdefault(ws, [])
+
+    def found() -> dict[str, object] | None:
+        for event in received:
+            if event["type"] == kind and all(event.get(k) == v for k, v in where.items()):
+                received.remove(event)
+                return event
+        return None
+
     with anyio.fail_after(10):
-        while True:
-            for event in json.loads(await ws.recv()):
-                if event["type"] == kind and all(event.get(k) == v for k, v in where.items()):
-                    return dict(event)
+        while (event := found()) is None:
+            received.extend(json.loads(await ws.recv()))
+    return event
 
 
 async def test_a_pin_on_one_instance_reaches_viewers_of_the_other(

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from vitrine.core.broker import (
+    Batch,
     Broker,
     Envelope,
     MemoryBroker,
@@ -164,3 +165,21 @@ async def test_the_counter_never_hands_out_a_number_twice(broker: Broker) -> Non
     assert await broker.advance("show:1", last + 100) == last + 100
     assert await broker.advance("show:1", last) == last + 100
     assert await broker.append("show:1", [b"b"]) == last + 101
+
+
+async def test_a_retried_batch_is_appended_once(broker: Broker) -> None:
+    first = await broker.append("show:1", [b"a"], batch=Batch("writer-1", 1))
+    # the answer was lost on the way and the writer sends the same batch again
+    again = await broker.append("show:1", [b"a"], batch=Batch("writer-1", 1))
+    after = await broker.append("show:1", [b"b"], batch=Batch("writer-1", 2))
+
+    assert again == first
+    assert await broker.since("show:1", first, limit=100) == [Envelope(first + 1, b"b")]
+    assert after == first + 1
+
+
+async def test_batches_of_different_writers_never_mask_each_other(broker: Broker) -> None:
+    one = await broker.append("show:1", [b"a"], batch=Batch("writer-1", 5))
+    two = await broker.append("show:1", [b"b"], batch=Batch("writer-2", 1))
+
+    assert two == one + 1
