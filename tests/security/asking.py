@@ -55,6 +55,55 @@ class Asked:
     body: Any = None
 
 
+# How a route is asked where the world's plain ids would not do. Routes that end or spend
+# something use a spare (show, token, photo, product) so the rest of the table keeps its world.
+_SHOW = {"title": "Autumn", "starts_at": "2031-10-01T18:00", "expected_minutes": 30}
+_PRODUCT = {
+    "title": "Spare mug",
+    "currency": "EUR",
+    "status": "draft",
+    "variants": [{"sku": "TWO", "price": 19900, "stock": 5}],
+}
+SPARE_SHOW = Asked(path={"show_id": "spare_show_id"})
+ASKED: dict[str, Asked] = {
+    "GET /hls/{path:path}": Asked(path={"path": "show_replay"}),
+    "GET /static/{file_path:path}": Asked(path={"file_path": "css/vitrine.css"}),
+    "GET /media/{file_path:path}": Asked(path={"file_path": "photo_path"}),
+    "GET /api/v1/{path:str}": Asked(path={"path": "nothing-here"}),
+    "GET /oembed": Asked(query="?url=http://127.0.0.1:8000/brands/northwind"),
+    "GET /shows/{show_id:int}/products/{product_id:int}/visit": Asked(
+        path={"product_id": "external_product_id"}
+    ),
+    "POST /admin/merchants/{merchant_id:int}/decision": Asked(
+        path={"merchant_id": "pending_merchant_id"}
+    ),
+    "POST /manage/{merchant_id:int}/shows/{show_id:int}/cancel": SPARE_SHOW,
+    "POST /manage/{merchant_id:int}/shows/{show_id:int}/key": SPARE_SHOW,
+    "POST /studio/{show_id:int}/end": SPARE_SHOW,
+    "POST /studio/{show_id:int}/messages/{message_id:int}/{action:str}": Asked(
+        path={"action": "remove"}
+    ),
+    "POST /studio/{show_id:int}/users/{user_id:int}/{action:str}": Asked(
+        path={"action": "timeout"}
+    ),
+    "POST /manage/{merchant_id:int}/orders/{order_id:int}/{action:str}": Asked(
+        path={"action": "fulfil"}
+    ),
+    "POST /api/v1/merchants/{handle:str}/products": Asked(
+        body={**_PRODUCT, "variants": [{"sku": "API-1", "price": 100, "stock": 1}]}
+    ),
+    "POST /api/v1/merchants/{handle:str}/shows": Asked(body=_SHOW),
+    "PATCH /api/v1/shows/{show_id:int}": Asked(path={"show_id": "api_show_id"}, body=_SHOW),
+    "POST /api/v1/shows/{show_id:int}/cancel": Asked(path={"show_id": "api_show_id"}),
+    "PATCH /api/v1/products/{product_id:int}": Asked(
+        path={"product_id": "spare_product_id"}, body=_PRODUCT
+    ),
+    "POST /api/v1/products/{product_id:int}/archive": Asked(
+        path={"product_id": "spare_product_id"}
+    ),
+}
+
+
 def fill(route: Route, ids: Mapping[str, Any], asked: Asked) -> str:
     """The route's path with each {name:type} replaced by the world's value for it."""
 

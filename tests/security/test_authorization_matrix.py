@@ -16,6 +16,7 @@ stranger with 422 and show up here. A route added later without a row fails the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import httpx
@@ -23,6 +24,7 @@ import pytest
 from litestar import Litestar
 
 from tests.security.asking import (
+    ASKED,
     FORBIDDEN,
     NOT_FOUND,
     REFUSALS,
@@ -34,7 +36,14 @@ from tests.security.asking import (
     outcome,
     routes_of,
 )
-from tests.security.world import ADDRESS_LINE, ROLES, SECRET_PRODUCT, SIMULCAST, World
+from tests.security.world import (
+    ADDRESS_LINE,
+    EMBEDDING_SITE,
+    ROLES,
+    SECRET_PRODUCT,
+    SIMULCAST,
+    World,
+)
 
 COLUMNS = ("gst", "otk", "tok", "shp", "oth", "opr", "hst", "stf", "own")
 assert len(COLUMNS) == len(ROLES)
@@ -192,53 +201,6 @@ EXPECTED: dict[str, str] = {
     "POST /api/v1/products/{product_id:int}/archive": API_PRODUCT,
 }
 
-# How a route is asked where the world's plain ids would not do. Routes that end or spend
-# something use a spare (show, token, photo, product) so the rest of the table keeps its world.
-_SHOW = {"title": "Autumn", "starts_at": "2031-10-01T18:00", "expected_minutes": 30}
-_PRODUCT = {
-    "title": "Spare mug",
-    "currency": "EUR",
-    "status": "draft",
-    "variants": [{"sku": "TWO", "price": 19900, "stock": 5}],
-}
-SPARE_SHOW = Asked(path={"show_id": "spare_show_id"})
-ASKED: dict[str, Asked] = {
-    "GET /hls/{path:path}": Asked(path={"path": "show_replay"}),
-    "GET /static/{file_path:path}": Asked(path={"file_path": "css/vitrine.css"}),
-    "GET /media/{file_path:path}": Asked(path={"file_path": "photo_path"}),
-    "GET /api/v1/{path:str}": Asked(path={"path": "nothing-here"}),
-    "GET /oembed": Asked(query="?url=http://127.0.0.1:8000/brands/northwind"),
-    "GET /shows/{show_id:int}/products/{product_id:int}/visit": Asked(
-        path={"product_id": "external_product_id"}
-    ),
-    "POST /admin/merchants/{merchant_id:int}/decision": Asked(
-        path={"merchant_id": "pending_merchant_id"}
-    ),
-    "POST /manage/{merchant_id:int}/shows/{show_id:int}/cancel": SPARE_SHOW,
-    "POST /manage/{merchant_id:int}/shows/{show_id:int}/key": SPARE_SHOW,
-    "POST /studio/{show_id:int}/end": SPARE_SHOW,
-    "POST /studio/{show_id:int}/messages/{message_id:int}/{action:str}": Asked(
-        path={"action": "remove"}
-    ),
-    "POST /studio/{show_id:int}/users/{user_id:int}/{action:str}": Asked(
-        path={"action": "timeout"}
-    ),
-    "POST /manage/{merchant_id:int}/orders/{order_id:int}/{action:str}": Asked(
-        path={"action": "fulfil"}
-    ),
-    "POST /api/v1/merchants/{handle:str}/products": Asked(
-        body={**_PRODUCT, "variants": [{"sku": "API-1", "price": 100, "stock": 1}]}
-    ),
-    "POST /api/v1/merchants/{handle:str}/shows": Asked(body=_SHOW),
-    "PATCH /api/v1/shows/{show_id:int}": Asked(path={"show_id": "api_show_id"}, body=_SHOW),
-    "POST /api/v1/shows/{show_id:int}/cancel": Asked(path={"show_id": "api_show_id"}),
-    "PATCH /api/v1/products/{product_id:int}": Asked(
-        path={"product_id": "spare_product_id"}, body=_PRODUCT
-    ),
-    "POST /api/v1/products/{product_id:int}/archive": Asked(
-        path={"product_id": "spare_product_id"}
-    ),
-}
 LAST = ("POST /logout",)  # everyone signs out at the very end
 
 
@@ -377,3 +339,69 @@ async def test_another_brands_staff_get_nothing_through_their_own_brands_pages(
 
     assert len(mixed) > 10  # the test finds the routes it is about
     assert let_through == []
+
+
+EMBEDS = ("GET /embed/shows/{show_id:int}", "GET /embed/brands/{handle:str}")
+SCRIPT = re.compile(r"<script\b([^>]*)>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.IGNORECASE)
+
+
+def policy(csp: str) -> dict[str, str]:
+    directives = (part.strip().split(None, 1) for part in csp.split(";") if part.strip())
+    return {words[0]: words[1] if len(words) > 1 else "" for words in directives}
+
+
+async def test_every_answer_carries_the_security_headers(
+    answers: dict[tuple[str, str], Answer],
+) -> None:
+    """Pages, errors, redirects, JSON, CSV, files: the browser is told the same everywhere.
+    Only the embeddable player may be framed, and only by the sites the brand listed."""
+    wrong = []
+    for (key, role), answer in answers.items():
+        headers = answer.response.headers
+        csp = policy(headers.get("content-security-policy", ""))
+        framers = "'self' " + EMBEDDING_SITE if key in EMBEDS else "'self'"
+        checks = {
+            "nosniff": headers.get("x-content-type-options") == "nosniff",
+            "referrer": headers.get("referrer-policy") == "strict-origin-when-cross-origin",
+            "script-src": csp.get("script-src") == "'self'",
+            "no inline": "unsafe-inline" not in csp.get("default-src", "unsafe-inline"),
+            "object-src": csp.get("object-src") == "'none'",
+            "frame-ancestors": csp.get("frame-ancestors") == framers,
+        }
+        failed = [name for name, ok in checks.items() if not ok]
+        if failed:
+            wrong.append(f"{key} as {role}: {failed}")
+
+    assert wrong == []
+
+
+async def test_no_page_has_an_inline_script_or_event_handler(
+    answers: dict[tuple[str, str], Answer],
+) -> None:
+    """The CSP would block them: a page relying on one would be broken, not just unsafe. Data
+    for scripts travels as <script type="application/json">, which never runs."""
+    pages = [
+        answer
+        for answer in answers.values()
+        if answer.response.headers.get("content-type", "").startswith("text/html")
+    ]
+    inline = []
+    for answer in pages:
+        for attributes in SCRIPT.findall(answer.response.text):
+            if "src=" not in attributes and 'type="application/json"' not in attributes:
+                inline.append(f"{answer.route.key} as {answer.role}: <script{attributes}>")
+        if INLINE_HANDLER.search(answer.response.text):
+            inline.append(f"{answer.route.key} as {answer.role}: an on…= handler")
+
+    assert len(pages) > 300
+    assert inline == []
+
+
+async def test_the_brands_replay_download_is_kept_by_no_shared_cache(
+    answers: dict[tuple[str, str], Answer],
+) -> None:
+    download = answers["GET /hls/{path:path}", "staff"].response
+
+    assert download.status_code == 200
+    assert download.headers["cache-control"] == "private, max-age=3600"

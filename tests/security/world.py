@@ -44,6 +44,7 @@ ROLES = (
 SECRET_PRODUCT = "Unreleased prototype jacket"  # a draft: only Northwind's people see it
 SIMULCAST = "rtmp://live.social.example/app/sk-simulcast-7f3a9"  # its key is a secret too
 ADDRESS_LINE = ADDRESS["line1"]  # where Ana lives
+EMBEDDING_SITE = "https://shop.northwind.example"  # may frame Northwind's player
 
 
 def png(width: int = 64, height: int = 48) -> bytes:
@@ -159,6 +160,10 @@ async def build_world(
             f"{base}/{product_id}/images", files={"image": ("photo.png", png(), "image/png")}
         )
         assert added.status_code == 303, added.text
+    framing = await staff.submit(
+        f"/manage/{shop.merchant_id}/embed", {"embed_origins": EMBEDDING_SITE}
+    )
+    assert framing.status_code == 303, framing.text
     imported = await staff.submit(
         f"{base}/import",
         files={"file": ("catalog.csv", _CSV.encode(), "text/csv")},
