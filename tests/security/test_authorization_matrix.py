@@ -16,7 +16,9 @@ stranger with 422 and show up here. A route added later without a row fails the 
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -44,6 +46,7 @@ from tests.security.world import (
     SIMULCAST,
     World,
 )
+from vitrine.logs import configure
 
 COLUMNS = ("gst", "otk", "tok", "shp", "oth", "opr", "hst", "stf", "own")
 assert len(COLUMNS) == len(ROLES)
@@ -212,8 +215,35 @@ class Answer:
     response: httpx.Response
 
 
+class Kept(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
 @pytest.fixture(scope="module")
-async def answers(world: World, shared_app: Litestar) -> dict[tuple[str, str], Answer]:
+def log_lines() -> Iterator[list[str]]:
+    """Everything the app logs while the table is asked, configured as `vitrine serve` does
+    with VITRINE_LOG_LEVEL=DEBUG, its most talkative."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    levels = {name: logging.getLogger(name).level for name in [*root.manager.loggerDict, ""]}
+    configure("DEBUG", "text")
+    kept = Kept()
+    root.addHandler(kept)
+    yield kept.lines
+    root.handlers[:] = handlers
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.fixture(scope="module")
+async def answers(
+    world: World, shared_app: Litestar, log_lines: list[str]
+) -> dict[tuple[str, str], Answer]:
     """Every route asked by every role, once, route by route in the order of the table."""
     routes = sorted(routes_of(shared_app), key=lambda route: route.key in LAST)
     found: dict[tuple[str, str], Answer] = {}
@@ -309,6 +339,18 @@ async def test_secrets_reach_only_the_people_they_belong_to(
     assert seen["the simulcast destination's key"] == {"staff", "owner"}
     assert "token" in seen["the draft product"]
     assert "shopper" in seen["Ana's address"]
+
+
+async def test_the_log_of_the_whole_table_names_no_secret(
+    world: World, answers: dict[tuple[str, str], Answer], log_lines: list[str]
+) -> None:
+    """Keys were rotated, shows ended, forms refused: none of it puts a secret in the log."""
+    secrets = secrets_of(world, await world.stream_keys_by_show())
+    secrets["the spare show's rotated key"] = await world.stream_key(world.ids["spare_show_id"])
+    logged = "\n".join(log_lines)
+
+    assert len(answers) > 1000 and log_lines != []
+    assert [name for name, secret in secrets.items() if secret in logged] == []
 
 
 async def test_another_brands_staff_get_nothing_through_their_own_brands_pages(

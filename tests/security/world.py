@@ -71,6 +71,12 @@ class World:
         secret = self.tokens.get(role)
         return {"authorization": f"Bearer {secret}"} if secret else {}
 
+    async def stream_key(self, show_id: int) -> str:
+        async with self.db.read() as session:
+            key = await session.scalar(select(Show.stream_key).where(Show.id == show_id))
+        assert key is not None
+        return key
+
     async def stream_keys_by_show(self) -> dict[str, str]:
         """The current stream keys of Northwind's live show and of Bolt's show."""
         async with self.db.read() as session:

@@ -10,7 +10,14 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from vitrine.accounts.users import SignUp, log_in, log_out, sign_up
+from vitrine.accounts.users import (
+    SignUp,
+    check_sign_up,
+    count_sign_up,
+    log_in,
+    log_out,
+    sign_up,
+)
 from vitrine.core.errors import ValidationFailed
 from vitrine.web.auth import SESSION_COOKIE, client_address
 from vitrine.web.pages.common import form_of, invalid, render
@@ -61,6 +68,12 @@ async def signup_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         display_name=values.get("display_name", ""),
     )
     try:
+        check_sign_up(form)  # a typo costs no attempt
+        await count_sign_up(
+            services.limiter,
+            client_address(request),
+            per_hour=services.settings.signups_per_hour,
+        )
         await sign_up(services.db, form)
         token = await log_in(
             services.db,
