@@ -4,6 +4,7 @@ PostgreSQL): building the world through its pages takes longer than most tests."
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,3 +79,9 @@ async def world(
         data_dir=shared_settings.data_dir,
     )
     await database.dispose()
+
+
+@pytest.fixture
+def media_dir(shared_settings: Settings) -> Path:
+    """Where the shared app keeps uploaded pictures (served under /media/)."""
+    return shared_settings.data_dir / "media"
