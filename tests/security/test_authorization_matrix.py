@@ -92,7 +92,7 @@ EXPECTED: dict[str, str] = {
     "GET /media/{file_path:path}": EVERYONE,  # product photos and logos are public
     "GET /healthz": EVERYONE,
     "GET /readyz": EVERYONE,
-    "GET /metrics": EVERYONE,  # for Prometheus; docs/deploy keeps it off the public nginx
+    "GET /metrics": EVERYONE,  # for Prometheus; docs/security.md: deny it at the public nginx
     "GET /unsubscribe/{token:str}": EVERYONE,  # the signed link is the proof
     "POST /unsubscribe/{token:str}": EVERYONE,
     "POST /payments/webhook": EVERYONE,  # the gateway's signature is checked (400 without)
@@ -175,7 +175,7 @@ EXPECTED: dict[str, str] = {
     "POST /studio/{show_id:int}/users/{user_id:int}/{action:str}": MODERATORS,
     # video: the replay's MP4 download is the brand's; nginx-rtmp's callbacks are off here
     "GET /hls/{path:path}": MANAGERS,
-    "POST /media/nginx/on_publish": NOWHERE,
+    "POST /media/nginx/on_publish": NOWHERE,  # and denied at the public nginx
     "POST /media/nginx/on_publish_done": NOWHERE,
     # the operator
     "GET /admin": OPERATOR,
