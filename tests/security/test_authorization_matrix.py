@@ -46,6 +46,7 @@ from tests.security.world import (
     SIMULCAST,
     World,
 )
+from tests.web import CSRF_COOKIE
 from vitrine.logs import configure
 
 COLUMNS = ("gst", "otk", "tok", "shp", "oth", "opr", "hst", "stf", "own")
@@ -447,3 +448,38 @@ async def test_the_brands_replay_download_is_kept_by_no_shared_cache(
 
     assert download.status_code == 200
     assert download.headers["cache-control"] == "private, max-age=3600"
+
+
+async def test_a_host_runs_the_show_they_host_and_no_other(world: World) -> None:
+    """The host is a member of the brand (MemberRole.HOST) listed among the show's hosts: the
+    studio, pins, deals, chat moderation of that show; another show of the same brand, no."""
+    host = world.browsers["host"]
+    show, other = world.ids["show_id"], world.ids["unhosted_show_id"]
+    studio = f"/studio/{show}"
+    json = {"accept": "application/json"}
+
+    async def act(path: str, form: dict[str, str]) -> int:
+        token = host.cookies[CSRF_COOKIE]
+        answer = await host.request("POST", path, data={**form, "_csrf_token": token}, headers=json)
+        return answer.status_code
+
+    pinned = await act(f"{studio}/pin", {"product_id": str(world.ids["lineup_product_id"])})
+    deal = await act(
+        f"{studio}/deals",
+        {
+            "product_id": str(
+                world.ids["external_product_id"]
+            ),  # one variant: the studio's form has no variant choice
+            "deal_price": "25.00",
+            "quantity": "1",
+            "duration_s": "60",
+            "per_shopper_limit": "1",
+        },
+    )
+    slowed = await act(f"{studio}/slow-mode", {"seconds": "5"})
+    announced = await act(f"{studio}/announce", {"text": "Ten minutes left!"})
+    elsewhere = await host.get(f"/studio/{other}", follow_redirects=False)
+    pin_elsewhere = await act(f"/studio/{other}/pin", {"product_id": "1"})
+
+    assert (pinned, deal, slowed, announced) == (200, 200, 200, 200)
+    assert (elsewhere.status_code, pin_elsewhere) == (404, 404)

@@ -114,6 +114,7 @@ async def build_world(
     pending = await make_merchant(db, pending_owner, "pending", approved=False)
     spare_show = await make_show(db, owner_user, _merchant(shop.merchant_id), title="Spare show")
     api_show = await make_show(db, owner_user, _merchant(shop.merchant_id), title="API show")
+    others_show = await make_show(db, owner_user, _merchant(shop.merchant_id), title="Not hers")
     bolt_show = await make_show(db, bolt_owner, bolt, title="Bolt show")
     host_user = await _user(db, emails["host"])
     viewer = await make_user(db, "bob@example.com", name="Bob")
@@ -212,6 +213,8 @@ async def build_world(
         "product_id": product_id,
         "spare_product_id": spare_product_id,
         "external_product_id": shop.bowl_id,
+        "lineup_product_id": shop.scarf_id,
+        "unhosted_show_id": others_show.id,  # Northwind's, but the creator does not host it
         "deal_id": deal_id,
         "order_id": order_id,
         "payment_id": payment_id,
