@@ -10,7 +10,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy import select
 
-from tests.factories import make_user
+from tests.factories import PASSWORD, make_user
 from tests.security.asking import ASKED, Asked, Route, fill, routes_of
 from tests.security.world import World
 from tests.web import CSRF_COOKIE, Browser
@@ -193,3 +193,25 @@ async def test_cookies_are_http_only_same_site_and_secure_behind_https(
 
 def _flags(set_cookie: str) -> set[str]:
     return {part.strip() for part in set_cookie.split(";")[1:]}
+
+
+@pytest.mark.parametrize(
+    "crafted",
+    ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/", "x"],
+)
+async def test_a_crafted_next_link_cannot_send_someone_to_another_site(
+    world: World, crafted: str
+) -> None:
+    """Browsers read `/\\host` as `//host` and drop tabs: after log-in, only local paths."""
+    browser = Browser(world.browsers["guest"].client)
+    honest = Browser(browser.client)
+
+    sent = await browser.submit(
+        "/login", {"email": world.emails["shopper"], "password": PASSWORD, "next": crafted}
+    )
+    kept = await honest.submit(
+        "/login", {"email": world.emails["shopper"], "password": PASSWORD, "next": "/orders"}
+    )
+
+    assert (sent.status_code, sent.headers["location"]) == (303, "/")
+    assert kept.headers["location"] == "/orders"

@@ -26,11 +26,15 @@ from vitrine.web.services import services_of
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths, so a crafted link cannot send someone to another site after log-in."""
+    """Only local paths, so a crafted link cannot send someone to another site after log-in.
+    Browsers read a backslash as a slash and drop tabs and newlines: `/\\evil.example` and
+    `/<tab>/evil.example` would be another site, so neither is a local path."""
     if not target:
         return "/"
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
         return "/"
     return target
 
