@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.backends import CHROMIUM, POSTGRES_URL, REDIS_URL, free_udp_base
+from tests.databases import new_sqlite
 from tests.web import Browser
 from vitrine.app import create_app
 from vitrine.config import Settings
@@ -128,12 +129,7 @@ async def database_url(
 ) -> AsyncIterator[str]:
     """A URL to an empty database with the current schema, on each storage in turn."""
     if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'vitrine.db'}"
-        engine = create_async_engine(url)
-        async with engine.begin() as connection:
-            await connection.run_sync(Base.metadata.create_all)
-        await engine.dispose()
-        yield url
+        yield await new_sqlite(tmp_path)
         return
     if postgres is None:
         pytest.skip("PostgreSQL not configured: set VITRINE_TEST_POSTGRES_URL")

@@ -41,7 +41,7 @@ from vitrine.web.pages import (
     shop,
     studio,
 )
-from vitrine.web.security import security_headers
+from vitrine.web.security import refuse_impossible_ids, security_headers
 from vitrine.wiring import running
 
 WEB = Path(__file__).resolve().parent / "web"
@@ -109,6 +109,7 @@ def create_app(settings: Settings, *, extra_routes: Sequence[Any] = ()) -> Lites
             Exception: on_unexpected,
         },
         middleware=[metrics.middleware, security_headers],
+        before_request=refuse_impossible_ids,
         request_max_body_size=settings.max_upload_bytes + 1024 * 1024,
         openapi_config=api_routes.openapi_config(),
         debug=False,

@@ -28,7 +28,8 @@ class Settings:
     public_url: str = ""  # how browsers reach this instance; default http://host:port
     default_commission_bps: int = 1000  # 10 % of each paid order
     max_upload_bytes: int = 8 * 1024 * 1024
-    login_attempts_per_minute: int = 10
+    login_attempts_per_minute: int = 10  # failed log-ins, per e-mail and per address
+    signups_per_hour: int = 10  # accounts opened from one address; 0: no limit
     session_days: int = 30
     demo: bool = False  # seed the demo brand and show on start and run the synthetic source
     log_level: str = "INFO"
@@ -44,6 +45,7 @@ class Settings:
     srt_port: int = 9000
     rtmp_public_url: str = ""  # what hosts type into OBS; default rtmp://<host>:<rtmp_port>/live
     stream_grace_s: int = 60
+    stream_key_attempts_per_minute: int = 10  # wrong keys from one address; 0: no limit
     abr_ladder: bool = False
     sync_product_events: bool = True
     # buying

@@ -46,3 +46,7 @@ def configure(level: str, fmt: str) -> None:
     root.setLevel(level)
     logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.getLogger("websockets.server").setLevel(max(logging.WARNING, root.level))
+    # The database layers log statements with their parameters (a new stream key, an e-mail)
+    # below WARNING: they stay quiet even when Vitrine itself is asked for DEBUG.
+    for chatty in ("aiosqlite", "asyncpg", "sqlalchemy"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))

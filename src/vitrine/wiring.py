@@ -40,7 +40,13 @@ from vitrine.core.tasks import Background
 from vitrine.demo import demo_show
 from vitrine.live.channel import LiveChannel
 from vitrine.live.edge import LiveEdge
-from vitrine.media import EmbeddedBackend, MediaBackend, MediaConfig, NginxRtmpBackend
+from vitrine.media import (
+    EmbeddedBackend,
+    KeyAttempts,
+    MediaBackend,
+    MediaConfig,
+    NginxRtmpBackend,
+)
 from vitrine.media.demo import DemoSource, ffmpeg_path, find_font, rtmp_publish_url
 from vitrine.shows.live_state import ShowLifecycle
 from vitrine.shows.models import Show
@@ -130,7 +136,7 @@ async def running(
         await services.edge.start(settings.host, settings.live_port)
     demo: DemoSource | None = None
     if with_media:
-        services.streams.media = media_backend(settings, services.streams)
+        services.streams.media = media_backend(settings, services.streams, limiter)
         await services.streams.media.start()
         await services.streams.sync()
         services.background.spawn(_keep_streams_in_step(services))
@@ -171,8 +177,11 @@ def media_config(settings: Settings) -> MediaConfig:
     )
 
 
-def media_backend(settings: Settings, listener: ShowStreams) -> MediaBackend:
+def media_backend(
+    settings: Settings, listener: ShowStreams, limiter: RateLimiter | None = None
+) -> MediaBackend:
     config = media_config(settings)
+    key_attempts = KeyAttempts(limiter, per_minute=settings.stream_key_attempts_per_minute)
     if settings.media_backend == "nginx-rtmp":
         return NginxRtmpBackend(
             listener,
@@ -180,12 +189,13 @@ def media_backend(settings: Settings, listener: ShowStreams) -> MediaBackend:
             ffmpeg=config.ffmpeg,
             recordings_dir=settings.data_dir / "recordings",
             data_dir=settings.data_dir,
+            key_attempts=key_attempts,
         )
     if settings.media_backend != "embedded":
         raise ValueError(
             f"VITRINE_MEDIA_BACKEND={settings.media_backend!r}: use embedded or nginx-rtmp"
         )
-    return EmbeddedBackend(config, listener)
+    return EmbeddedBackend(config, listener, key_attempts)
 
 
 async def _keep_streams_in_step(services: Services) -> None:

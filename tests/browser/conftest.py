@@ -15,8 +15,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from tests.backends import CHROMIUM, free_udp_base
+from vitrine.core.db import Database
+from vitrine.shows.models import Show
 
 pytestmark = pytest.mark.browser
 
@@ -54,6 +57,17 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[bytes]
     log: Path
+
+    async def show(self, show_id: int = 1) -> Show:
+        """A show as stored in this server's database (1: the demo show)."""
+        db = Database(f"sqlite:///{self.data_dir / 'vitrine.db'}")
+        try:
+            async with db.read() as session:
+                show = await session.scalar(select(Show).where(Show.id == show_id))
+        finally:
+            await db.dispose()
+        assert show is not None
+        return show
 
     def vitrine(self, *args: str) -> str:
         """Run a `vitrine` command against this server's database."""

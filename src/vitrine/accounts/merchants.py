@@ -200,6 +200,7 @@ async def add_member(
     db: Database, actor: Actor, merchant_id: int, email: str, role: MemberRole
 ) -> Membership:
     """Owners add staff and invite creators as hosts, by the e-mail of their Vitrine account."""
+    actor.require_signed_in()
     if actor.memberships.get(merchant_id) is not MemberRole.OWNER:
         raise NotAllowed("Only the brand's owner can add people")
     async with db.write() as tx:

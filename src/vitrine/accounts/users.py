@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from vitrine.accounts.tokens import digest, new_token
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, RateLimited, ValidationFailed
+from vitrine.core.ratelimit import RateLimiter, minutes_text
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 LOGIN_WINDOW = timedelta(minutes=1)
@@ -45,6 +47,20 @@ def check_sign_up(form: SignUp) -> SignUp:
     if errors:
         raise ValidationFailed(errors)
     return SignUp(email=email, password=form.password, display_name=name)
+
+
+async def count_sign_up(limiter: RateLimiter, client: str, *, per_hour: int) -> None:
+    """One more account opened from `client`'s address; past `per_hour`, a refusal that says
+    when to come back (mass sign-ups, and probing which e-mails have accounts)."""
+    if per_hour <= 0:
+        return
+    wait = await limiter.hit(f"signup:{client}", limit=per_hour, window_s=3600.0)
+    if wait:
+        raise RateLimited(
+            "Too many accounts were opened from your address; "
+            f"you can sign up again in {minutes_text(wait)}",
+            retry_after_s=math.ceil(wait),
+        )
 
 
 async def sign_up(db: Database, form: SignUp, *, operator: bool = False) -> User:

@@ -61,10 +61,10 @@ async def update_product(
 ) -> ProductView:
     """Replace a product's fields and variants. Variants keep their ids when matched by `id` or
     by SKU; variants left out of the draft are removed."""
-    clean = check_product(draft)
     async with db.write() as tx:
         session = tx.session
         product = await own_product(session, actor, product_id, for_update=True)
+        clean = check_product(draft)  # after the actor's rights: strangers learn nothing
         existing = list(
             await session.scalars(select(Variant).where(Variant.product_id == product.id))
         )
@@ -120,12 +120,12 @@ async def set_product_status(
     actor: Actor, db: Database, product_id: int, status: str
 ) -> ProductView:
     """Publish (active), hide (draft) or archive a product."""
-    try:
-        new_status = clean_status(status)
-    except Invalid as error:
-        raise ValidationFailed({"status": error.message}) from None
     async with db.write() as tx:
         product = await own_product(tx.session, actor, product_id, for_update=True)
+        try:
+            new_status = clean_status(status)
+        except Invalid as error:
+            raise ValidationFailed({"status": error.message}) from None
         product.status = new_status
         product.updated_at = utc_now()
         await tx.session.flush()

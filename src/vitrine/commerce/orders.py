@@ -417,7 +417,7 @@ def _may_see(actor: Actor, order: Order) -> bool:
     return (
         actor.is_operator
         or (actor.user_id is not None and actor.user_id == order.buyer_id)
-        or actor.works_for(order.merchant_id)
+        or actor.manages(order.merchant_id)
     )
 
 

@@ -21,6 +21,10 @@ class RateLimiter(Protocol):
         """Count one action under `key`: 0.0 when allowed, else the seconds to wait."""
         ...
 
+    async def peek(self, key: str, *, limit: int, window_s: float) -> float:
+        """What `hit` would answer now, counting nothing (for limits on failures only)."""
+        ...
+
 
 def _gcra(stored_tat: float | None, now: float, limit: int, window_s: float) -> tuple[float, float]:
     """(new theoretical arrival time, wait); wait 0.0 means allowed."""
@@ -48,6 +52,9 @@ class MemoryRateLimiter:
         self._tat[key] = tat
         return wait
 
+    async def peek(self, key: str, *, limit: int, window_s: float) -> float:
+        return _gcra(self._tat.get(key), time.monotonic(), limit, window_s)[1]
+
 
 _GCRA_LUA = """
 local now = tonumber(ARGV[1])
@@ -64,6 +71,17 @@ return '0'
 """
 
 
+_PEEK_LUA = """
+local now = tonumber(ARGV[1])
+local tolerance = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat - now > tolerance then
+  return tostring(tat - now - tolerance)
+end
+return '0'
+"""
+
+
 class RedisRateLimiter:
     """Shared by every instance on the same Redis."""
 
@@ -71,6 +89,7 @@ class RedisRateLimiter:
         self._client = client
         self._prefix = prefix
         self._script = client.register_script(_GCRA_LUA)
+        self._peek = client.register_script(_PEEK_LUA)
 
     async def hit(self, key: str, *, limit: int, window_s: float) -> float:
         interval = window_s / limit
@@ -88,7 +107,19 @@ class RedisRateLimiter:
             ) from error
         return float(answer)
 
+    async def peek(self, key: str, *, limit: int, window_s: float) -> float:
+        tolerance = window_s - window_s / limit
+        answer = await self._peek(
+            keys=[self._prefix + key], args=[repr(time.time()), repr(tolerance)]
+        )
+        return float(answer)
+
 
 def seconds_text(wait: float) -> str:
     """How a wait reads to a person: whole seconds, rounded up, at least 1."""
     return f"{max(1, math.ceil(wait))} s"
+
+
+def minutes_text(wait: float) -> str:
+    """A long wait: whole minutes, rounded up, at least 1."""
+    return f"{max(1, math.ceil(wait / 60))} min"

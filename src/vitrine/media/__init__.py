@@ -4,7 +4,7 @@ The app builds a `MediaConfig`, implements `StreamListener` (the shows domain) a
 backend: `EmbeddedBackend` (ffmpeg supervised in-process) or `NginxRtmpBackend`.
 """
 
-from vitrine.media.auth import new_public_name, new_stream_key
+from vitrine.media.auth import KeyAttempts, new_public_name, new_stream_key
 from vitrine.media.config import MediaConfig
 from vitrine.media.embedded import EmbeddedBackend, IngestUrls
 from vitrine.media.hls import HlsFile, resolve_hls
@@ -27,6 +27,7 @@ __all__ = [
     "EmbeddedBackend",
     "HlsFile",
     "IngestUrls",
+    "KeyAttempts",
     "MediaBackend",
     "MediaConfig",
     "MediaError",

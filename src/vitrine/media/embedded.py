@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 
 from vitrine.media.argv import srt_ingest_argv
-from vitrine.media.auth import Granted, authorise, split_publish_name
+from vitrine.media.auth import Granted, KeyAttempts, Refused, authorise, split_publish_name
 from vitrine.media.config import MediaConfig
 from vitrine.media.flv import FlvReader, FlvTag
 from vitrine.media.model import (
@@ -45,9 +45,12 @@ class IngestUrls:
 class EmbeddedBackend:
     """Implements MediaBackend with ffmpeg supervised by the app."""
 
-    def __init__(self, config: MediaConfig, listener: StreamListener) -> None:
+    def __init__(
+        self, config: MediaConfig, listener: StreamListener, key_attempts: KeyAttempts | None = None
+    ) -> None:
         self.config = config
         self.listener = listener
+        self.key_attempts = key_attempts or KeyAttempts()
         self._pipelines: dict[int, ShowPipeline] = {}
         self._srt_tasks: dict[int, asyncio.Task[None]] = {}
         self._srt_ports: dict[int, int] = {}
@@ -165,19 +168,15 @@ class EmbeddedBackend:
             request = await asyncio.wait_for(session.read_publish(), HANDSHAKE_TIMEOUT_S)
             name, key = split_publish_name(request.name)
             live = {sid for sid, p in self._pipelines.items() if p.claimed}
-            decision = authorise(name, key, (p.stream for p in self._pipelines.values()), live)
-            if (
-                not isinstance(decision, Granted)
-                or not self._pipelines[decision.show.show_id].claim()
-            ):
-                refused = (
-                    decision.reason if not isinstance(decision, Granted) else Refusal.ALREADY_LIVE
-                )
-                show_id = (
-                    decision.show_id if not isinstance(decision, Granted) else decision.show.show_id
-                )
-                await session.refuse_publish(REFUSAL_MESSAGES[refused])
-                await self.listener.stream_refused(show_id, name, refused)
+            decision = await self.key_attempts.judge(
+                _address_of(writer),
+                authorise(name, key, (p.stream for p in self._pipelines.values()), live),
+            )
+            if isinstance(decision, Granted) and not self._pipelines[decision.show.show_id].claim():
+                decision = Refused(decision.show.show_id, Refusal.ALREADY_LIVE)
+            if isinstance(decision, Refused):
+                await session.refuse_publish(decision.message)
+                await self.listener.stream_refused(decision.show_id, name, decision.reason)
                 return
             pipeline = self._pipelines[decision.show.show_id]
             granted = pipeline.show_id
@@ -269,6 +268,11 @@ class EmbeddedBackend:
             finally:
                 await proc.kill()
             await asyncio.sleep(min(5.0, 0.2 * 2 ** min(failures, 5)))
+
+
+def _address_of(writer: asyncio.StreamWriter) -> str:
+    peer = writer.get_extra_info("peername")
+    return str(peer[0]) if isinstance(peer, tuple) and peer else "unknown"
 
 
 async def _flv_tags(first: bytes, stdout: asyncio.StreamReader) -> AsyncIterator[FlvTag]:

@@ -13,7 +13,7 @@ _SAFE = re.compile(r"^(\d{1,18})/([A-Za-z0-9][A-Za-z0-9_-]{0,63}\.(?:m3u8|ts|m4s
 LIVE_PLAYLIST_CACHE = "public, max-age=1"
 REPLAY_PLAYLIST_CACHE = "public, max-age=300"
 SEGMENT_CACHE = "public, max-age=31536000, immutable"
-MP4_CACHE = "public, max-age=3600"
+MP4_CACHE = "private, max-age=3600"  # the brand's download: no shared cache keeps it
 
 
 @dataclass(frozen=True, slots=True)

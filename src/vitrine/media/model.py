@@ -50,6 +50,7 @@ class Refusal(enum.StrEnum):
     ALREADY_LIVE = "already_live"
     BAD_CODEC = "bad_codec"
     PROTOCOL_ERROR = "protocol_error"
+    THROTTLED = "throttled"  # too many wrong keys from the publisher's address
 
 
 REFUSAL_MESSAGES: dict[Refusal, str] = {
@@ -58,6 +59,11 @@ REFUSAL_MESSAGES: dict[Refusal, str] = {
     Refusal.ALREADY_LIVE: "Another encoder is already streaming to this show.",
     Refusal.BAD_CODEC: "Vitrine needs H.264 video and AAC audio: change the encoder settings.",
     Refusal.PROTOCOL_ERROR: "The encoder sent data Vitrine could not read.",
+    Refusal.THROTTLED: (
+        "Too many wrong stream keys came from one address, so Vitrine refuses it for about a "
+        "minute, even with the right key. If an encoder still uses an old key, stop it or paste "
+        "the current key, then start again."
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vitrine.media import grace
-from vitrine.media.auth import Granted, authorise, split_publish_name
+from vitrine.media.auth import Granted, KeyAttempts, Refused, authorise, split_publish_name
 from vitrine.media.model import (
     MediaError,
     Recording,
@@ -35,18 +35,28 @@ class CallbackAnswer:
     refusal: Refusal | None = None
 
 
+def decide_on_publish(
+    form: Mapping[str, str], shows: Iterable[ShowStream], live: Collection[int]
+) -> Granted | Refused:
+    """Whether an on_publish callback's publisher may stream."""
+    if form.get("call", "publish") != "publish":
+        return Refused(None, Refusal.PROTOCOL_ERROR)
+    name, key_in_name = split_publish_name(form.get("name", ""))
+    return authorise(name, form.get("key") or key_in_name, shows, live)
+
+
+def callback_answer(decision: Granted | Refused) -> CallbackAnswer:
+    """What nginx is answered: 2xx allows, 403 refuses."""
+    if isinstance(decision, Granted):
+        return CallbackAnswer(ALLOW, decision.show.show_id)
+    return CallbackAnswer(DENY, decision.show_id, decision.reason)
+
+
 def answer_on_publish(
     form: Mapping[str, str], shows: Iterable[ShowStream], live: Collection[int]
 ) -> CallbackAnswer:
     """Allow or deny an on_publish callback."""
-    if form.get("call", "publish") != "publish":
-        return CallbackAnswer(DENY, None, Refusal.PROTOCOL_ERROR)
-    name, key_in_name = split_publish_name(form.get("name", ""))
-    key = form.get("key") or key_in_name
-    decision = authorise(name, key, shows, live)
-    if isinstance(decision, Granted):
-        return CallbackAnswer(ALLOW, decision.show.show_id)
-    return CallbackAnswer(DENY, decision.show_id, decision.reason)
+    return callback_answer(decide_on_publish(form, shows, live))
 
 
 def show_of_publish_done(form: Mapping[str, str], shows: Iterable[ShowStream]) -> int | None:
@@ -69,6 +79,7 @@ class NginxRtmpBackend:
         data_dir: Path | None = None,
         live_url_prefix: str = "/hls-live",
         clock: Callable[[], float] = time.monotonic,
+        key_attempts: KeyAttempts | None = None,
     ) -> None:
         """`recordings_dir` is nginx's `record_path`; with `ffmpeg` and `data_dir`, closing a
         show turns its recordings into <data_dir>/hls/<show_id>/replay.m3u8 + replay.mp4."""
@@ -79,6 +90,7 @@ class NginxRtmpBackend:
         self.live_url_prefix = live_url_prefix.rstrip("/")
         self.grace_s = grace_s
         self._clock = clock
+        self.key_attempts = key_attempts or KeyAttempts()
         self._shows: dict[int, ShowStream] = {}
         self._states: dict[int, grace.PublishState] = {}
 
@@ -130,9 +142,11 @@ class NginxRtmpBackend:
         return f"{self.live_url_prefix}/{stream.public_name}/index.m3u8"
 
     async def on_publish(self, form: Mapping[str, str]) -> int:
-        """The web layer calls this for POST /media/nginx/on_publish and answers the status."""
+        """The web layer calls this for POST /media/nginx/on_publish and answers the status.
+        `addr` is the publisher's address, as nginx saw it: wrong keys are counted there."""
         live = {sid for sid, st in self._states.items() if st.phase is grace.Phase.LIVE}
-        answer = answer_on_publish(form, self._shows.values(), live)
+        decision = decide_on_publish(form, self._shows.values(), live)
+        answer = callback_answer(await self.key_attempts.judge(form.get("addr", "?"), decision))
         if answer.refusal is not None:
             await self.listener.stream_refused(answer.show_id, form.get("name", ""), answer.refusal)
             return answer.status

@@ -18,7 +18,7 @@ from vitrine.accounts.models import Membership, Merchant, User
 from vitrine.catalog.models import Product, ProductStatus
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
-from vitrine.core.errors import Conflict, NotAllowed, NotFound, ValidationFailed
+from vitrine.core.errors import Conflict, NotAllowed, NotFound, NotSignedIn, ValidationFailed
 from vitrine.core.pictures import Upload, stored_for_write
 from vitrine.shows.models import LineupItem, Show, ShowHost, ShowStatus, SimulcastDestination
 
@@ -226,6 +226,8 @@ async def _set_hosts(
 
 
 async def _managed_show(session: AsyncSession, actor: Actor, show_id: int) -> Show:
+    if not actor.signed_in:
+        raise NotSignedIn("Sign in to manage this brand's shows")
     show = await session.get(Show, show_id)
     if show is None or not actor.manages(show.merchant_id):
         if show is not None and actor.signed_in:
@@ -271,6 +273,7 @@ async def cancel_show(db: Database, actor: Actor, show_id: int) -> Show:
 
 async def rotate_stream_key(db: Database, actor: Actor, show_id: int) -> str:
     """A new secret key; the old one stops working at once. Never logged."""
+    actor.require_signed_in()
     async with db.write() as tx:
         show = await tx.session.get(Show, show_id)
         if show is None or not await is_host(tx.session, actor, show):

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 
 from vitrine.accounts.actor import GUEST, Actor
 from vitrine.accounts.api_tokens import actor_for_api_token
 from vitrine.accounts.users import actor_for_session
+from vitrine.core.errors import NotSignedIn
 from vitrine.web.services import services_of
 
 SESSION_COOKIE = "vitrine_session"
@@ -31,6 +34,13 @@ async def api_actor(request: Request[Any, Any, Any]) -> Actor:
     if not header:
         return GUEST
     return await actor_for_api_token(services_of(request).db, scheme, token.strip())
+
+
+def api_token_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of the API's token routes, run before the body is read: without a token the answer
+    is 401, whatever the body or the cookies say (a browser's cookie never drives the API)."""
+    if not connection.headers.get("authorization"):
+        raise NotSignedIn("Send a merchant's API token: Authorization: Bearer vtr_…")
 
 
 def client_address(request: Request[Any, Any, Any]) -> str:

@@ -1,11 +1,18 @@
-"""Security headers on every response: a CSP with no inline script, and who may frame us."""
+"""Security headers on every response (a CSP with no inline script, and who may frame us),
+and ids no row can have answered as unknown before they reach the database."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
+from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from vitrine.core.errors import NotFound
+
+LARGEST_ID = 2**31 - 1  # ids are INTEGER columns: 4 bytes on PostgreSQL
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
@@ -44,3 +51,12 @@ def security_headers(app: ASGIApp) -> ASGIApp:
         await app(scope, receive, send_with_headers)
 
     return middleware
+
+
+def refuse_impossible_ids(request: Request[Any, Any, Any]) -> None:
+    """A path id past the columns' range is an unknown id (404), not an overflow error from
+    the database driver (a 500). Runs before every handler."""
+    for name, value in request.path_params.items():
+        if isinstance(value, int) and not 0 <= value <= LARGEST_ID:
+            thing = name.removesuffix("_id").replace("_", " ")
+            raise NotFound(f"No {thing} #{value} here")

@@ -12,13 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
 
 from tests.browser.conftest import LiveServer, free_port, start_server, stop_server
 from tests.integration.media.conftest import publish, wait_until
 from tests.integration.media.test_media_nginx_rtmp import CONF, MODULE, NGINX, pytestmark
-from vitrine.core.db import Database
-from vitrine.shows.models import Show
 
 __all__ = ["pytestmark"]
 
@@ -58,17 +55,6 @@ def nginx_app(tmp_path: Path) -> Iterator[tuple[LiveServer, int]]:
     stop_server(server)
 
 
-async def _show(server: LiveServer) -> Show:
-    db = Database(f"sqlite:///{server.data_dir / 'vitrine.db'}")
-    try:
-        async with db.read() as session:
-            show = await session.scalar(select(Show).where(Show.id == 1))
-    finally:
-        await db.dispose()
-    assert show is not None
-    return show
-
-
 def _state(server: LiveServer) -> str:
     return str(httpx.get(f"{server.url}/api/v1/shows/1").json()["status"])
 
@@ -77,7 +63,7 @@ async def test_nginx_ingests_only_with_the_right_key_and_the_show_goes_live(
     nginx_app: tuple[LiveServer, int], ffmpeg: str, font: str
 ) -> None:
     server, rtmp_port = nginx_app
-    show = await _show(server)
+    show = await server.show()
     await asyncio.sleep(1)  # nginx binding its port
 
     forged = f"rtmp://127.0.0.1:{rtmp_port}/live/{show.public_name}?key={'x' * 32}"

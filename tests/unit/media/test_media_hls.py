@@ -31,7 +31,7 @@ def test_fmp4_segments_and_the_replay_files() -> None:
         ROOT / "3" / "replay.m3u8", "application/vnd.apple.mpegurl", "public, max-age=300", 3
     )
     assert resolve_hls(ROOT, "3/replay.mp4") == HlsFile(
-        ROOT / "3" / "replay.mp4", "video/mp4", "public, max-age=3600", 3
+        ROOT / "3" / "replay.mp4", "video/mp4", "private, max-age=3600", 3
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, patch, post
+from litestar import Request, Response, Router, get, patch, post
+from litestar.enums import MediaType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import YamlRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
@@ -28,10 +29,12 @@ from vitrine.web.api.schemas import (
     product_summary_out,
     show_out,
 )
-from vitrine.web.auth import api_actor
+from vitrine.web.auth import api_actor, api_token_required
+from vitrine.web.errors import problem
 from vitrine.web.services import services_of
 
 SECURITY: list[dict[str, list[str]]] = [{"apiToken": []}]
+TOKEN = [api_token_required]  # with SECURITY on every route that needs a merchant's token
 
 
 def _base(request: Request[Any, Any, Any]) -> str:
@@ -80,7 +83,7 @@ async def get_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> S
     return show_out(card.show, card.merchant.handle, _base(request))
 
 
-@post("/merchants/{handle:str}/products", summary="Add a product", security=SECURITY)
+@post("/merchants/{handle:str}/products", summary="Add a product", security=SECURITY, guards=TOKEN)
 async def create_product(
     request: Request[Any, Any, Any], handle: FromPath[str], data: JSONBody[ProductDraft]
 ) -> dict[str, Any]:
@@ -90,14 +93,22 @@ async def create_product(
     return as_json(view)
 
 
-@get("/products/{product_id:int}", summary="One product of the token's brand", security=SECURITY)
+@get(
+    "/products/{product_id:int}",
+    summary="One product of the token's brand",
+    security=SECURITY,
+    guards=TOKEN,
+)
 async def get_product(request: Request[Any, Any, Any], product_id: FromPath[int]) -> dict[str, Any]:
     services = services_of(request)
     return as_json(await products.get_product(await api_actor(request), services.db, product_id))
 
 
 @patch(
-    "/products/{product_id:int}", summary="Replace a product and its variants", security=SECURITY
+    "/products/{product_id:int}",
+    summary="Replace a product and its variants",
+    security=SECURITY,
+    guards=TOKEN,
 )
 async def update_product(
     request: Request[Any, Any, Any], product_id: FromPath[int], data: JSONBody[ProductDraft]
@@ -107,7 +118,12 @@ async def update_product(
     return as_json(view)
 
 
-@post("/products/{product_id:int}/archive", summary="Archive a product", security=SECURITY)
+@post(
+    "/products/{product_id:int}/archive",
+    summary="Archive a product",
+    security=SECURITY,
+    guards=TOKEN,
+)
 async def archive_product(
     request: Request[Any, Any, Any], product_id: FromPath[int]
 ) -> dict[str, Any]:
@@ -127,7 +143,7 @@ def _draft(data: ShowIn) -> schedule.ShowDraft:
     )
 
 
-@post("/merchants/{handle:str}/shows", summary="Schedule a show", security=SECURITY)
+@post("/merchants/{handle:str}/shows", summary="Schedule a show", security=SECURITY, guards=TOKEN)
 async def create_show(
     request: Request[Any, Any, Any], handle: FromPath[str], data: JSONBody[ShowIn]
 ) -> ShowOut:
@@ -138,7 +154,12 @@ async def create_show(
     return show_out(show, merchant.handle, _base(request))
 
 
-@patch("/shows/{show_id:int}", summary="Reschedule a show that has not started", security=SECURITY)
+@patch(
+    "/shows/{show_id:int}",
+    summary="Reschedule a show that has not started",
+    security=SECURITY,
+    guards=TOKEN,
+)
 async def update_show(
     request: Request[Any, Any, Any], show_id: FromPath[int], data: JSONBody[ShowIn]
 ) -> ShowOut:
@@ -151,7 +172,10 @@ async def update_show(
 
 
 @post(
-    "/shows/{show_id:int}/cancel", summary="Cancel a show that has not started", security=SECURITY
+    "/shows/{show_id:int}/cancel",
+    summary="Cancel a show that has not started",
+    security=SECURITY,
+    guards=TOKEN,
 )
 async def cancel_show(request: Request[Any, Any, Any], show_id: FromPath[int]) -> ShowOut:
     services = services_of(request)
@@ -179,11 +203,20 @@ def handlers() -> list[Any]:
     ]
 
 
+def _problem_not_html(response: Response[Any]) -> Response[Any]:
+    """Litestar answers an unknown document path under /api/v1 with an HTML page; partners'
+    scripts get a problem document there too, like everywhere else in the API."""
+    if response.status_code == 404 and response.media_type == MediaType.HTML:
+        return problem(404, "Not found", "No such API document; the schema is at openapi.json")
+    return response
+
+
 def openapi_config() -> OpenAPIConfig:
     return OpenAPIConfig(
         title="Vitrine API",
         version="1",
         path="/api/v1",
+        openapi_router=Router("/api/v1", route_handlers=[], after_request=_problem_not_html),
         # Only the documents (JSON, YAML): the browsable UIs load scripts from CDNs.
         render_plugins=[YamlRenderPlugin()],
         components=Components(

@@ -10,7 +10,14 @@ from litestar.datastructures import Cookie
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from vitrine.accounts.users import SignUp, log_in, log_out, sign_up
+from vitrine.accounts.users import (
+    SignUp,
+    check_sign_up,
+    count_sign_up,
+    log_in,
+    log_out,
+    sign_up,
+)
 from vitrine.core.errors import ValidationFailed
 from vitrine.web.auth import SESSION_COOKIE, client_address
 from vitrine.web.pages.common import form_of, invalid, render
@@ -19,11 +26,15 @@ from vitrine.web.services import services_of
 
 
 def _safe_next(target: str | None) -> str:
-    """Only local paths, so a crafted link cannot send someone to another site after log-in."""
+    """Only local paths, so a crafted link cannot send someone to another site after log-in.
+    Browsers read a backslash as a slash and drop tabs and newlines: `/\\evil.example` and
+    `/<tab>/evil.example` would be another site, so neither is a local path."""
     if not target:
         return "/"
     parsed = urlparse(target)
     if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if "\\" in target or any(ord(char) <= 0x20 or ord(char) == 0x7F for char in target):
         return "/"
     return target
 
@@ -61,6 +72,12 @@ async def signup_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         display_name=values.get("display_name", ""),
     )
     try:
+        check_sign_up(form)  # a typo costs no attempt
+        await count_sign_up(
+            services.limiter,
+            client_address(request),
+            per_hour=services.settings.signups_per_hour,
+        )
         await sign_up(services.db, form)
         token = await log_in(
             services.db,

@@ -55,6 +55,7 @@ async def decide(request: Request[Any, Any, Any], merchant_id: FromPath[int]) ->
 
 @post("/admin/merchants/{merchant_id:int}/commission")
 async def commission(request: Request[Any, Any, Any], merchant_id: FromPath[int]) -> Response[Any]:
+    (await page_actor(request)).require_operator()  # before reading what was typed
     values = await form_of(request)
     try:
         bps = percent_to_bps(values, "commission")

@@ -74,6 +74,10 @@ async def _save_product(
     """Create a product (`product_id` None) or change one; on bad input, the form again."""
     services = services_of(request)
     actor = await page_actor(request)
+    if product_id is None:  # who asks comes before what they typed
+        actor.require_manager(merchant_id)
+    else:
+        await products.get_product(actor, services.db, product_id)
     values = await form_of(request)
     try:
         draft, rows = _draft_from_form(values)

@@ -11,7 +11,7 @@ from litestar.response import Template
 from vitrine.accounts import api_tokens, merchants
 from vitrine.accounts.models import MemberRole
 from vitrine.catalog.queries import shop_products
-from vitrine.core.errors import ValidationFailed
+from vitrine.core.errors import NotFound, ValidationFailed
 from vitrine.core.pictures import Upload
 from vitrine.shows import listing, schedule
 from vitrine.web.auth import page_actor
@@ -125,12 +125,27 @@ async def new_show_page(request: Request[Any, Any, Any], merchant_id: FromPath[i
     )
 
 
+async def _brand_show(
+    request: Request[Any, Any, Any], merchant_id: int, show_id: int
+) -> listing.ShowCard:
+    """A show of the brand in the path, for its managers; checked before any form is read."""
+    (await page_actor(request)).require_manager(merchant_id)
+    card = await listing.get_show(services_of(request).db, show_id)
+    if card.merchant.id != merchant_id:
+        raise NotFound(f"No show #{show_id} of this brand")
+    return card
+
+
 async def _submit_show(
     request: Request[Any, Any, Any], merchant_id: int, show_id: int | None
 ) -> Response[Any]:
     """Schedule a new show (`show_id` None) or change one; on bad input, the form again."""
     services = services_of(request)
     actor = await page_actor(request)
+    if show_id is None:
+        actor.require_manager(merchant_id)
+    else:
+        await _brand_show(request, merchant_id, show_id)
     values = await form_of(request)
     product_ids = [str(v) for v in (await request.form()).getall("product_ids", [])]
     try:
@@ -192,8 +207,7 @@ async def edit_show_page(
     request: Request[Any, Any, Any], merchant_id: FromPath[int], show_id: FromPath[int]
 ) -> Template:
     services = services_of(request)
-    (await page_actor(request)).require_manager(merchant_id)
-    card = await listing.get_show(services.db, show_id)
+    card = await _brand_show(request, merchant_id, show_id)
     async with services.db.read() as session:
         lineup = await schedule.lineup_product_ids(session, show_id)
         hosts = await schedule.host_emails(session, show_id)

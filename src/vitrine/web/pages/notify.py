@@ -10,8 +10,9 @@ from litestar.response import Template
 
 from vitrine.accounts import notifications
 from vitrine.accounts.models import MerchantStatus
-from vitrine.core.errors import NotFound, ValidationFailed
+from vitrine.core.errors import NotFound
 from vitrine.shows import listing, reminders
+from vitrine.shows.discovery import clean_page
 from vitrine.shows.ics import CalendarEvent, show_calendar
 from vitrine.shows.models import ShowStatus
 from vitrine.web.auth import page_actor
@@ -66,10 +67,8 @@ async def calendar(request: Request[Any, Any, Any], show_id: FromPath[int]) -> R
 async def notifications_page(request: Request[Any, Any, Any]) -> Template:
     services = services_of(request)
     actor = await page_actor(request)
-    page_text = request.query_params.get("page", "1")
-    if not page_text.isdigit() or int(page_text) < 1:
-        raise ValidationFailed({"page": "Pages are numbered from 1"})
-    listing_page = await notifications.notifications_of(services.db, actor, page=int(page_text))
+    page = clean_page(request.query_params.get("page", ""))
+    listing_page = await notifications.notifications_of(services.db, actor, page=page)
     # Seen now: the nav count drops once the list has been shown.
     await notifications.mark_all_read(services.db, actor)
     return await render(request, "notify/list.html", listing=listing_page)
