@@ -196,3 +196,19 @@ async def test_a_partner_manages_products_and_errors_name_the_variant_field(
     assert archived.json()["status"] == "archived"
     assert (await client.get("/api/v1/merchants/acme/products")).json() == []
     assert (await client.get(f"/api/v1/products/{product['id']}")).status_code == 401
+
+
+async def test_a_method_a_path_does_not_take_is_refused_naming_the_ones_it_does(
+    client: AsyncTestClient[Litestar],
+) -> None:
+    refused = await client.delete("/api/v1/merchants")
+
+    assert refused.status_code == 405
+    assert refused.headers["content-type"] == PROBLEM
+    assert set(refused.headers["allow"].split(", ")) == {"GET", "OPTIONS"}
+    assert refused.json()["title"] == "Method not allowed"
+
+    page = await client.put("/login")
+    assert page.status_code == 405
+    assert "text/html" in page.headers["content-type"]
+    assert set(page.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}

@@ -49,9 +49,16 @@ def wants_json(request: Request[Any, Any, Any]) -> bool:
     )
 
 
-def problem(status: int, title: str, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response[dict[str, Any]]:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
-    headers = {}
+    headers = dict(headers or {})
     if "retry_after_s" in extra:
         headers["retry-after"] = str(extra["retry_after_s"])
     return Response(body, status_code=status, media_type=PROBLEM, headers=headers)
@@ -92,9 +99,12 @@ def on_http_error(request: Request[Any, Any, Any], error: HTTPException) -> Resp
         )
     if status == 403 and "csrf" in detail.lower():
         detail = "This form has expired; reload the page and try again"
+    # What the exception says about itself, e.g. a 405's Allow: the methods that would work.
+    headers = dict(error.headers or {})
+    title = _TITLES.get(status, "Request refused")
     if wants_json(request):
-        return problem(status, _TITLES.get(status, "Request refused"), detail, **extra)
-    return _error_page(request, status, _TITLES.get(status, "Request refused"), detail)
+        return problem(status, title, detail, headers=headers, **extra)
+    return _error_page(request, status, title, detail, headers)
 
 
 def on_unexpected(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
