@@ -10,6 +10,7 @@ from litestar.testing import AsyncTestClient
 from tests.factories import make_merchant, make_show, make_user
 from tests.web import Browser
 from vitrine.core.db import Database
+from vitrine.shows import schedule
 
 PROBLEM = "application/problem+json"
 
@@ -212,3 +213,64 @@ async def test_a_method_a_path_does_not_take_is_refused_naming_the_ones_it_does(
     assert page.status_code == 405
     assert "text/html" in page.headers["content-type"]
     assert set(page.headers["allow"].split(", ")) == {"GET", "OPTIONS", "POST"}
+
+
+async def test_a_partners_patch_changes_what_it_names_and_keeps_the_lineup_and_hosts(
+    db: Database, browser: Browser, client: AsyncTestClient[Litestar]
+) -> None:
+    owner = await make_user(db, "owner@example.com")
+    merchant = await make_merchant(db, owner, "acme")
+    await browser.log_in("owner@example.com")
+    auth = {"authorization": f"Bearer {await _token(browser, merchant.id)}"}
+    product = await client.post(
+        "/api/v1/merchants/acme/products",
+        json={
+            "title": "Hat",
+            "currency": "EUR",
+            "status": "active",
+            "variants": [{"sku": "HAT-1", "price": 1500, "stock": 3}],
+        },
+        headers=auth,
+    )
+    assert product.status_code == 201, product.text
+    created = await client.post(
+        "/api/v1/merchants/acme/shows",
+        json={
+            "title": "Hats live",
+            "starts_at": "2099-03-01T18:00:00Z",
+            "expected_minutes": 20,
+            "description": "All the hats",
+            "product_ids": [product.json()["id"]],
+            "host_emails": ["owner@example.com"],
+        },
+        headers=auth,
+    )
+    assert created.status_code == 201, created.text
+    show_id = created.json()["id"]
+
+    moved = await client.patch(
+        f"/api/v1/shows/{show_id}",
+        json={"title": "Hats, live", "starts_at": "2099-03-02T18:00:00Z", "expected_minutes": 30},
+        headers=auth,
+    )
+
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["title"], moved.json()["description"]) == ("Hats, live", "All the hats")
+    async with db.read() as session:
+        assert await schedule.lineup_product_ids(session, show_id) == [product.json()["id"]]
+        assert await schedule.host_emails(session, show_id) == ["owner@example.com"]
+
+    emptied = await client.patch(
+        f"/api/v1/shows/{show_id}",
+        json={
+            "title": "Hats, live",
+            "starts_at": "2099-03-02T18:00:00Z",
+            "expected_minutes": 30,
+            "product_ids": [],
+        },
+        headers=auth,
+    )
+    assert emptied.status_code == 200, emptied.text
+    async with db.read() as session:
+        assert await schedule.lineup_product_ids(session, show_id) == []
+        assert await schedule.host_emails(session, show_id) == ["owner@example.com"]

@@ -27,14 +27,18 @@ MAX_MINUTES = 12 * 60
 
 @dataclass(frozen=True, slots=True)
 class ShowDraft:
+    """What a merchant says about a show. On a change, None keeps what the show has (a partner's
+    PATCH that leaves out the lineup or the hosts must not empty them); a new show starts with
+    none."""
+
     title: str
-    description: str
+    description: str | None
     starts_local: (
         str  # "2026-12-01T19:00" in the merchant's time zone, as a datetime-local input sends
     )
     expected_minutes: int
-    product_ids: tuple[int, ...] = ()
-    host_emails: tuple[str, ...] = ()
+    product_ids: tuple[int, ...] | None = ()
+    host_emails: tuple[str, ...] | None = ()
     cover: Upload | None = None  # a new cover picture; None keeps the current one
     # Where else the stream is copied: "Name rtmp://host/app/key" per line. None keeps them.
     simulcast: str | None = None
@@ -73,7 +77,7 @@ def _check(draft: ShowDraft, zone: str, now: datetime) -> tuple[str, datetime]:
         errors["starts_at"] = f"This time has passed; choose a time after now ({zone} time)"
     if not 1 <= draft.expected_minutes <= MAX_MINUTES:
         errors["expected_minutes"] = f"Enter a duration between 1 and {MAX_MINUTES} minutes"
-    if len(draft.description) > 5000:
+    if len(draft.description or "") > 5000:
         errors["description"] = "Use at most 5,000 characters"
     if errors:
         raise ValidationFailed(errors)
@@ -96,7 +100,7 @@ async def schedule_show(db: Database, actor: Actor, merchant_id: int, draft: Sho
             cover_path=cover.path if cover else None,
             merchant_id=merchant_id,
             title=title,
-            description=draft.description.strip(),
+            description=(draft.description or "").strip(),
             scheduled_start=starts,
             expected_minutes=draft.expected_minutes,
             status=ShowStatus.SCHEDULED,
@@ -106,8 +110,8 @@ async def schedule_show(db: Database, actor: Actor, merchant_id: int, draft: Sho
         )
         tx.session.add(show)
         await tx.session.flush()
-        await _set_lineup(tx.session, show, draft.product_ids)
-        await _set_hosts(tx.session, show, draft.host_emails, actor)
+        await _set_lineup(tx.session, show, draft.product_ids or ())
+        await _set_hosts(tx.session, show, draft.host_emails or (), actor)
         await _set_simulcast(tx.session, show, draft.simulcast)
     return show
 
@@ -250,12 +254,15 @@ async def reschedule_show(db: Database, actor: Actor, show_id: int, draft: ShowD
         merchant = await tx.session.get(Merchant, show.merchant_id)
         assert merchant is not None
         show.title, show.scheduled_start = _check(draft, merchant.time_zone, utc_now())
-        show.description = draft.description.strip()
+        if draft.description is not None:
+            show.description = draft.description.strip()
         show.expected_minutes = draft.expected_minutes
         if cover is not None:
             show.cover_path = cover.path
-        await _set_lineup(tx.session, show, draft.product_ids)
-        await _set_hosts(tx.session, show, draft.host_emails, actor)
+        if draft.product_ids is not None:
+            await _set_lineup(tx.session, show, draft.product_ids)
+        if draft.host_emails is not None:
+            await _set_hosts(tx.session, show, draft.host_emails, actor)
         await _set_simulcast(tx.session, show, draft.simulcast)
     return show
 

@@ -138,8 +138,8 @@ def _draft(data: ShowIn) -> schedule.ShowDraft:
         description=data.description,
         starts_local=data.starts_at,
         expected_minutes=data.expected_minutes,
-        product_ids=tuple(data.product_ids),
-        host_emails=tuple(data.host_emails),
+        product_ids=None if data.product_ids is None else tuple(data.product_ids),
+        host_emails=None if data.host_emails is None else tuple(data.host_emails),
     )
 
 

@@ -47,12 +47,15 @@ class ShowOut(msgspec.Struct):
 
 
 class ShowIn(msgspec.Struct, forbid_unknown_fields=True):
+    """A show to schedule or change. Left out on a change (PATCH), the description, lineup and
+    hosts stay as they are; left out on a new show, they start empty."""
+
     title: str
     starts_at: str  # ISO 8601; without an offset it is read in the merchant's time zone
     expected_minutes: int
-    description: str = ""
-    product_ids: list[int] = msgspec.field(default_factory=list)
-    host_emails: list[str] = msgspec.field(default_factory=list)
+    description: str | None = None
+    product_ids: list[int] | None = None
+    host_emails: list[str] | None = None
 
 
 class Page(msgspec.Struct):
