@@ -45,9 +45,9 @@ class FanOut:
             if threads > 1
             else None
         )
-        # Frames that reached a transport instead of the socket in threaded passes (seen in
-        # tests and worth a glance when tuning).
-        self.handed_to_transport = 0
+        # Raw writes the socket did not take whole, their rest handed to the transport (seen
+        # in tests; many of them mean viewers whose sockets are full).
+        self.writes_cut_short = 0
 
     def write(
         self, connections: Collection[ViewerConnection], frame: bytes, high_water: int | None
@@ -56,22 +56,25 @@ class FanOut:
         `high_water` bytes, which were not written to (None: write to every one)."""
         if self._pool is None or len(connections) < self.threaded_from:
             return _write_through_transports(connections, frame, high_water)
-        shares = _split(list(connections), self.threads)
-        futures: list[Future[tuple[list[ViewerConnection], list[Leftover]]]] = []
+        # Sorting out on the loop thread keeps the threads' share of the GIL to one call
+        # per socket: they contend for it at every write.
+        stalled, queued, raw = _sort_out(connections, high_water)
+        shares = _split(raw, self.threads)
+        futures: list[Future[list[Leftover]]] = []
+        leftovers: list[Leftover] = []
         try:
-            futures = [
-                self._pool.submit(_write_share, share, frame, high_water) for share in shares[1:]
-            ]
-            results = [_write_share(shares[0], frame, high_water)]
+            futures = [self._pool.submit(_write_raw, share, frame) for share in shares[1:]]
+            if shares:
+                leftovers = _write_raw(shares[0], frame)
         finally:
             # Never touch a transport while a thread may still be writing.
-            results_of_threads = [future.result() for future in futures]
-        stalled: list[ViewerConnection] = []
-        for share_stalled, leftovers in (*results, *results_of_threads):
-            stalled.extend(share_stalled)
-            for connection, sent in leftovers:
-                connection.transport.write(frame[sent:] if sent else frame)
-            self.handed_to_transport += len(leftovers)
+            for future in futures:
+                leftovers += future.result()
+        for connection in queued:
+            connection.transport.write(frame)
+        for connection, sent in leftovers:
+            connection.transport.write(frame[sent:] if sent else frame)
+        self.writes_cut_short += len(leftovers)
         return stalled
 
     def close(self) -> None:
@@ -93,16 +96,16 @@ def _write_through_transports(
     return stalled
 
 
-def _write_share(
-    share: list[ViewerConnection], frame: bytes, high_water: int | None
-) -> tuple[list[ViewerConnection], list[Leftover]]:
-    """Runs in a writer thread (or on the loop for the first share): raw writes only."""
-    write = os.write
-    size = len(frame)
+def _sort_out(
+    connections: Collection[ViewerConnection], high_water: int | None
+) -> tuple[list[ViewerConnection], list[ViewerConnection], list[ViewerConnection]]:
+    """(stalled: over high water, queued: bytes waiting in the transport, raw: the socket is
+    all ours). Closing connections are in none: nothing may follow a close frame."""
     high = -1 if high_water is None else high_water
     stalled: list[ViewerConnection] = []
-    leftovers: list[Leftover] = []
-    for connection in share:
+    queued: list[ViewerConnection] = []
+    raw: list[ViewerConnection] = []
+    for connection in connections:
         transport = connection.transport
         buffered = transport.get_write_buffer_size()
         if high >= 0 and buffered > high:
@@ -110,17 +113,27 @@ def _write_share(
         elif connection.protocol.state is not OPEN or transport.is_closing():
             continue  # a close frame was sent, or the socket is going away
         elif buffered or connection.fd < 0:
-            leftovers.append((connection, 0))  # bytes queued ahead of this frame
+            queued.append(connection)
         else:
-            try:
-                sent = write(connection.fd, frame)
-            except OSError:
-                sent = 0  # a full socket, or a broken one the transport will close
-            if sent < size:
-                leftovers.append((connection, sent))
-    return stalled, leftovers
+            raw.append(connection)
+    return stalled, queued, raw
+
+
+def _write_raw(share: list[ViewerConnection], frame: bytes) -> list[Leftover]:
+    """Runs in a writer thread (or on the loop for the first share): raw writes only."""
+    write = os.write
+    size = len(frame)
+    leftovers: list[Leftover] = []
+    for connection in share:
+        try:
+            sent = write(connection.fd, frame)
+        except OSError:
+            sent = 0  # a full socket, or a broken one the transport will close
+        if sent < size:
+            leftovers.append((connection, sent))
+    return leftovers
 
 
 def _split(connections: list[ViewerConnection], parts: int) -> list[list[ViewerConnection]]:
-    size = -(-len(connections) // parts)
+    size = max(1, -(-len(connections) // parts))
     return [connections[start : start + size] for start in range(0, len(connections), size)]
