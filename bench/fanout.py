@@ -397,9 +397,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 async def run(plan: Plan) -> dict[str, Any]:
     binary = build_client()
+    load_before = os.getloadavg()[0]
     edge = await measure_edge(plan, binary)
     asgi = await measure_asgi(plan, binary)
-    load_before = os.getloadavg()[0]
+    load_after = os.getloadavg()[0]
     result: dict[str, Any] = {"viewers": plan.viewers}
     result.update(edge)
     result["asgi_us_per_frame"] = round(asgi, 3)
@@ -409,7 +410,9 @@ async def run(plan: Plan) -> dict[str, Any]:
     result["client_processes"] = plan.processes
     result["writer_threads"] = plan.writer_threads
     result["cpus"] = os.cpu_count()
-    result["load_avg_1m_before"] = round(load_before, 2)  # others' work on a shared machine
+    # Others' work on a shared machine (this run adds about 2 while it runs).
+    result["load_avg_1m_before"] = round(load_before, 2)
+    result["load_avg_1m_after"] = round(load_after, 2)
     result["sustain_rate_events_per_s"] = plan.sustain_rate
     result["targets_met"] = {
         "deliver_all_p99_ms<=100": result["deliver_all_p99_ms"] <= 100,
