@@ -3,6 +3,8 @@
 Prints one JSON object. The edge is measured against three references in the same run, because
 absolute times on shared machines drift:
 - floor: a pre-built frame written straight to every connection's transport;
+- threaded floor (an extra, for the edge's writer threads): the same frame written with raw
+  `os.write` calls to every socket, shared out over the edge's number of writer threads;
 - broadcast: `websockets.broadcast()` over the same connections;
 - asgi: a uvicorn WebSocket endpoint awaiting one `send` per connection.
 
@@ -29,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +53,7 @@ SPACING_S = 0.12  # > one tick, so every measured event leaves as its own frame
 class Plan:
     viewers: int
     processes: int
+    writer_threads: int
     latency_events: int
     frames: int
     sustain_s: float
@@ -141,6 +145,36 @@ class Viewers:
                 proc.wait()
 
 
+class RawFloor:
+    """The threaded floor: a pre-built frame written to every socket by raw `os.write` calls
+    (which release the GIL), from the event loop's thread and `threads - 1` others."""
+
+    def __init__(self, threads: int) -> None:
+        self.threads = threads
+        self.shares: list[list[int]] = [[]]
+        self.pool = ThreadPoolExecutor(max(1, threads - 1))
+
+    def aim(self, fds: list[int]) -> None:
+        size = -(-len(fds) // self.threads)
+        self.shares = [fds[start : start + size] for start in range(0, len(fds), size)]
+
+    def write(self, frame: bytes) -> None:
+        futures = [self.pool.submit(write_raw, share, frame) for share in self.shares[1:]]
+        write_raw(self.shares[0], frame)
+        for future in futures:
+            future.result()
+
+    def close(self) -> None:
+        self.pool.shutdown()
+
+
+def write_raw(fds: list[int], frame: bytes) -> None:
+    write = os.write
+    for fd in fds:
+        with contextlib.suppress(OSError):  # an idle viewer's socket always has room
+            write(fd, frame)
+
+
 async def wait_for(check: Any, timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
@@ -152,13 +186,19 @@ async def wait_for(check: Any, timeout_s: float, what: str) -> None:
 async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
     broker = MemoryBroker()
     channel = LiveChannel(broker)
-    settings = EdgeSettings(silence_timeout_s=3600, heartbeat_s=3600, viewer_count_interval_s=1)
+    settings = EdgeSettings(
+        silence_timeout_s=3600,
+        heartbeat_s=3600,
+        viewer_count_interval_s=1,
+        writer_threads=plan.writer_threads,
+    )
     edge = LiveEdge(broker, Guests(), OneShow(), NoChat(), settings=settings)
     await edge.start("127.0.0.1", 0)
     await channel.publish(SHOW, Announcement(announcement_id="0", text="warm up", at=0))
     gc.collect()
     rss_before = rss_bytes()
     viewers = Viewers(binary, edge.port, plan.viewers, plan.processes)
+    raw_floor = RawFloor(plan.writer_threads)
     try:
         started = time.monotonic()
         await wait_for(lambda: edge.viewers_here(SHOW) >= plan.viewers, 180, "viewers to connect")
@@ -191,7 +231,9 @@ async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
 
         connections = [viewer.ws for viewer in room.live]
         transports = [connection.transport for connection in connections]
-        edge_cpu = floor_cpu = broadcast_cpu = 0.0
+        raw_floor.aim([viewer.fd for viewer in room.live])
+        edge_cpu = floor_cpu = broadcast_cpu = threaded_floor_cpu = 0.0
+        threaded_floor_wall_ms: list[float] = []
         for index in range(plan.frames):
             room.flush = flush_and_note  # type: ignore[method-assign]
             flushed.clear()
@@ -210,6 +252,11 @@ async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
             for transport in transports:
                 transport.write(frame)
             floor_cpu += time.process_time() - began
+            await asyncio.sleep(SPACING_S)
+            began, began_wall = time.process_time(), time.perf_counter()
+            raw_floor.write(frame)
+            threaded_floor_cpu += time.process_time() - began
+            threaded_floor_wall_ms.append((time.perf_counter() - began_wall) * 1000)
             await asyncio.sleep(SPACING_S)
             text = "[" + event.decode() + "]"
             began = time.process_time()
@@ -241,6 +288,7 @@ async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
         reports = await viewers.results()
     finally:
         viewers.kill()
+        raw_floor.close()
     await wait_for(lambda: edge.viewers_here(SHOW) == 0, 60, "viewers to leave")
     await edge.stop()
 
@@ -264,6 +312,8 @@ async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
         "floor_write_all_cpu_ms": round(floor_cpu / plan.frames * 1000, 2),
         "us_per_frame": round(edge_cpu / per_frame * 1e6, 3),
         "floor_us_per_frame": round(floor_cpu / per_frame * 1e6, 3),
+        "floor_threaded_us_per_frame": round(threaded_floor_cpu / per_frame * 1e6, 3),
+        "floor_threaded_write_all_wall_ms_p50": round(percentile(threaded_floor_wall_ms, 50), 2),
         "broadcast_us_per_frame": round(broadcast_cpu / per_frame * 1e6, 3),
         "events_per_s_batched": round(published * plan.viewers / sustain_cpu),
         "events_per_s_batched_wall": round(published * plan.viewers / sustain_wall),
@@ -347,9 +397,10 @@ def percentile(values: list[float], pct: float) -> float:
 
 async def run(plan: Plan) -> dict[str, Any]:
     binary = build_client()
+    load_before = os.getloadavg()[0]
     edge = await measure_edge(plan, binary)
     asgi = await measure_asgi(plan, binary)
-    load_before = os.getloadavg()[0]
+    load_after = os.getloadavg()[0]
     result: dict[str, Any] = {"viewers": plan.viewers}
     result.update(edge)
     result["asgi_us_per_frame"] = round(asgi, 3)
@@ -357,8 +408,11 @@ async def run(plan: Plan) -> dict[str, Any]:
     result["vs_asgi"] = round(edge["us_per_frame"] / asgi, 3)
     result["loop"] = type(asyncio.get_running_loop()).__module__.split(".")[0]
     result["client_processes"] = plan.processes
+    result["writer_threads"] = plan.writer_threads
     result["cpus"] = os.cpu_count()
-    result["load_avg_1m_before"] = round(load_before, 2)  # others' work on a shared machine
+    # Others' work on a shared machine (this run adds about 2 while it runs).
+    result["load_avg_1m_before"] = round(load_before, 2)
+    result["load_avg_1m_after"] = round(load_after, 2)
     result["sustain_rate_events_per_s"] = plan.sustain_rate
     result["targets_met"] = {
         "deliver_all_p99_ms<=100": result["deliver_all_p99_ms"] <= 100,
@@ -376,12 +430,19 @@ def main() -> None:
     )
     parser.add_argument("--viewers", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2, help="load client processes")
+    parser.add_argument(
+        "--writer-threads",
+        type=int,
+        default=EdgeSettings().writer_threads,
+        help="the edge's writer threads (default: its own, from the CPU count)",
+    )
     parser.add_argument("--smoke", action="store_true", help="tiny run, a few seconds")
     args = parser.parse_args()
     if args.smoke:
         plan = Plan(
             viewers=min(args.viewers, 100),
             processes=1,
+            writer_threads=args.writer_threads,
             latency_events=3,
             frames=5,
             sustain_s=0.5,
@@ -391,6 +452,7 @@ def main() -> None:
         plan = Plan(
             args.viewers,
             args.processes,
+            args.writer_threads,
             latency_events=40,
             frames=30,
             sustain_s=4.0,

@@ -14,11 +14,13 @@ from vitrine.live.events import Viewer
 
 
 class ViewerConnection:
-    """Frames are written straight to the socket's transport (the same bytes for everyone);
-    a viewer whose socket stops draining collects a backlog instead, see ShowRoom."""
+    """Frames are written straight to the socket's transport (the same bytes for everyone),
+    or to the socket itself by the fan-out's writer threads; a viewer whose socket stops
+    draining collects a backlog instead, see ShowRoom."""
 
     __slots__ = (
         "backlog",
+        "fd",
         "flood_warned_at",
         "last_heard",
         "protocol",
@@ -35,6 +37,9 @@ class ViewerConnection:
         self.ws = ws
         self.transport: asyncio.WriteTransport = ws.transport
         self.protocol = ws.protocol
+        # The socket for the writer threads (see FanOut); -1 when only the transport may write
+        # (TLS: the bytes on the wire are not the frame's).
+        self.fd = _raw_socket_fd(self.transport)
         self.viewer = viewer
         self.show_id = show_id
         # key → (seq, event bytes); keys of superseding events are shared, others are the seq.
@@ -73,3 +78,10 @@ class ViewerConnection:
     def drop(self) -> None:
         """Cut a connection that cannot keep up: the client reconnects and resumes."""
         self.transport.abort()
+
+
+def _raw_socket_fd(transport: asyncio.WriteTransport) -> int:
+    if transport.get_extra_info("sslcontext") is not None:
+        return -1
+    sock = transport.get_extra_info("socket")
+    return -1 if sock is None else int(sock.fileno())

@@ -41,6 +41,7 @@ from vitrine.live.events import (
     decode_client,
     encode,
 )
+from vitrine.live.fanout import FanOut
 from vitrine.live.frames import single_frame
 from vitrine.live.protocols import (
     ActionHandler,
@@ -96,6 +97,7 @@ class LiveEdge:
         self.settings = settings or EdgeSettings()
         self.instance_id = instance_id or secrets.token_hex(6)
         self.rooms: dict[str, ShowRoom] = {}
+        self.fanout = FanOut(self.settings.writer_threads, self.settings.threaded_write_from)
         self._server: Server | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._delivered_by_closed_rooms = 0
@@ -143,6 +145,7 @@ class LiveEdge:
             with contextlib.suppress(BrokerUnavailable):
                 await self._report(room, 0)
         self.rooms.clear()
+        self.fanout.close()
 
     @property
     def delivered(self) -> int:
@@ -325,7 +328,7 @@ class LiveEdge:
         room = self.rooms.get(show_id)
         if room is None:
             room = self.rooms[show_id] = ShowRoom(
-                show_id, self.broker, self.snapshots, self.settings
+                show_id, self.broker, self.snapshots, self.settings, self.fanout
             )
             room.start()
         return room

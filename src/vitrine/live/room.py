@@ -12,13 +12,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
-from websockets.protocol import State
 
 from vitrine.core.broker import RESYNC, Broker, BrokerUnavailable, Envelope
 from vitrine.live.channel import show_channel
@@ -31,13 +31,18 @@ from vitrine.live.events import (
     encode,
     supersede_key,
 )
+from vitrine.live.fanout import FanOut
 from vitrine.live.frames import batch_frame, single_frame, with_seq
 from vitrine.live.protocols import SnapshotSource
 
 log = logging.getLogger(__name__)
 
 _tally_decoder = msgspec.json.Decoder(ReactionsTally)
-OPEN = State.OPEN
+
+
+def _default_writer_threads() -> int:
+    # One per core, up to 4: past that the threads mostly wait for the GIL between writes.
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +66,26 @@ class EdgeSettings:
     viewer_count_interval_s: float = 1.0
     room_linger_s: float = 30.0
     snapshot_cache_s: float = 1.0
+    # Threads writing each frame to a show's viewers (1: the event loop alone), used for
+    # rooms of at least `threaded_write_from` viewers: waking a thread costs more than it
+    # saves on a few sockets.
+    writer_threads: int = field(default_factory=_default_writer_threads)
+    threaded_write_from: int = 256
 
 
 class ShowRoom:
     """The viewers of one show on this instance and the event stream they share."""
 
     def __init__(
-        self, show_id: str, broker: Broker, snapshots: SnapshotSource, settings: EdgeSettings
+        self,
+        show_id: str,
+        broker: Broker,
+        snapshots: SnapshotSource,
+        settings: EdgeSettings,
+        fanout: FanOut,
     ) -> None:
         self.show_id = show_id
+        self.fanout = fanout
         self.channel = show_channel(show_id)
         self.broker = broker
         self.snapshots = snapshots
@@ -201,9 +217,9 @@ class ShowRoom:
         self.last = seq
         self.ring.clear()
         self.pending.clear()
-        for connection in (*self.live, *self.lagging):
+        for connection in self.lagging:
             connection.backlog.clear()
-            connection.write(frame)
+        self.fanout.write((*self.live, *self.lagging), frame, high_water=None)
 
     def _take(self, seq: int, data: bytes) -> None:
         part = with_seq(seq, data)
@@ -264,14 +280,7 @@ class ShowRoom:
         if not pending:
             return
         frame = batch_frame([part for _, _, part in pending])
-        high = self.settings.high_water
-        stalled: list[ViewerConnection] = []
-        for connection in self.live:
-            transport = connection.transport
-            if transport.get_write_buffer_size() > high:
-                stalled.append(connection)
-            elif connection.protocol.state is OPEN:
-                transport.write(frame)
+        stalled = self.fanout.write(self.live, frame, self.settings.high_water)
         for connection in stalled:
             self.live.discard(connection)
             self.lagging.add(connection)
@@ -309,14 +318,13 @@ class ShowRoom:
 
     def heartbeat(self) -> None:
         """Tell every viewer the latest seq; drop connections silent for too long."""
-        frame = single_frame(Heartbeat(latest_seq=self.last))
         deadline = time.monotonic() - self.settings.silence_timeout_s
         for connection in tuple(self.live):
             if connection.last_heard < deadline:
                 self.live.discard(connection)
                 connection.drop()
-            else:
-                connection.write(frame)
+        frame = single_frame(Heartbeat(latest_seq=self.last))
+        self.fanout.write(self.live, frame, high_water=None)
         self.drain_lagging()
 
     # -- joining --------------------------------------------------------------------------------

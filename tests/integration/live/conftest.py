@@ -7,6 +7,7 @@ Every test runs on the in-process broker and, when VITRINE_TEST_REDIS_URL is set
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,7 +23,14 @@ from websockets.asyncio.client import ClientConnection, connect
 from vitrine.core.broker import Broker, MemoryBroker, RedisBroker
 from vitrine.core.errors import Conflict, NotFound
 from vitrine.live import ActionRefused, EdgeSettings, LiveChannel, LiveEdge, LiveRequest
-from vitrine.live.events import ChatMessage, QuestionMarked, ShowSnapshot, ShowState, Viewer
+from vitrine.live.events import (
+    Announcement,
+    ChatMessage,
+    QuestionMarked,
+    ShowSnapshot,
+    ShowState,
+    Viewer,
+)
 
 REDIS_URL = os.environ.get("VITRINE_TEST_REDIS_URL", "")
 
@@ -160,7 +168,23 @@ class SmallChat:
         await self.channel.publish(show_id, QuestionMarked(message_id=message_id))
 
 
-FAST = EdgeSettings(tick_s=0.02, heartbeat_s=0.5, viewer_count_interval_s=0.1, hello_timeout_s=2)
+# Two writer threads from two viewers on: every test here runs the threaded write path.
+FAST = EdgeSettings(
+    tick_s=0.02,
+    heartbeat_s=0.5,
+    viewer_count_interval_s=0.1,
+    hello_timeout_s=2,
+    writer_threads=2,
+    threaded_write_from=2,
+)
+
+
+# The two ways the edge writes a frame to a room: from the event loop alone, or spread over
+# writer threads (from two viewers on, so that small test rooms take it too).
+WRITE_PATHS = [
+    pytest.param({"writer_threads": 1}, id="loop-writes"),
+    pytest.param({"writer_threads": 2, "threaded_write_from": 2}, id="threaded-writes"),
+]
 
 
 @dataclass
@@ -269,6 +293,24 @@ async def watch() -> AsyncIterator[Watch]:
     yield open_
     for ws in opened:
         await ws.close()
+
+
+async def publish_until_lagging(instance: Instance, show_id: str) -> int:
+    """Publish big announcements until a viewer who stopped reading falls behind: its socket
+    and then its transport fill up. Returns the seq of the first one."""
+    room = instance.edge.rooms[show_id]
+    big = "x" * 60_000
+    first = 0
+    published = 0
+    while not room.lagging:
+        seq = await instance.channel.publish(
+            show_id, Announcement(announcement_id=str(published), text=big, at=1)
+        )
+        first = first or seq
+        published += 1
+        await asyncio.sleep(0.02)
+        assert published < 2000, "the slow viewer never fell behind"
+    return first
 
 
 def decode(data: bytes) -> Any:

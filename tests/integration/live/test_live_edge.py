@@ -9,7 +9,7 @@ import json
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.integration.live.conftest import Stage, Watch
+from tests.integration.live.conftest import WRITE_PATHS, Stage, Watch, publish_until_lagging
 from vitrine.live import EdgeSettings
 from vitrine.live.events import Announcement, ProductPinned, StockChanged
 
@@ -326,22 +326,18 @@ async def test_a_crowd_arriving_at_once_costs_one_snapshot(stage: Stage, watch: 
     assert stage.snapshots.calls <= 2
 
 
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
 async def test_a_slow_viewer_skips_superseded_stock_and_never_slows_the_others(
-    stage: Stage, watch: Watch
+    stage: Stage, watch: Watch, write_path: dict[str, int]
 ) -> None:
-    a = await stage.instance(EdgeSettings(tick_s=0.01, max_backlog=64, heartbeat_s=0.2))
+    a = await stage.instance(
+        EdgeSettings(tick_s=0.01, max_backlog=64, heartbeat_s=0.2, **write_path)
+    )
     fast = await watch(a.url("s1"))
     # The slow phone: its client stops reading, so the edge's socket to it fills up.
     slow = await watch(a.url("s1"), max_queue=1)
     await fast.next_of("snapshot")
-    room = a.edge.rooms["s1"]
-    big = "x" * 60_000
-    published = 0
-    while not room.lagging:
-        await a.channel.publish("s1", Announcement(announcement_id=str(published), text=big, at=1))
-        published += 1
-        await asyncio.sleep(0.02)
-        assert published < 2000, "the slow viewer never fell behind"
+    await publish_until_lagging(a, "s1")
 
     for stock in range(100, -1, -1):
         await a.channel.publish(
@@ -362,21 +358,16 @@ async def test_a_slow_viewer_skips_superseded_stock_and_never_slows_the_others(
     assert len(stock_seen) < 101
 
 
+@pytest.mark.parametrize("write_path", WRITE_PATHS)
 async def test_a_viewer_too_far_behind_is_cut_and_the_others_carry_on(
-    stage: Stage, watch: Watch
+    stage: Stage, watch: Watch, write_path: dict[str, int]
 ) -> None:
-    a = await stage.instance(EdgeSettings(tick_s=0.01, max_backlog=16, heartbeat_s=5))
+    a = await stage.instance(EdgeSettings(tick_s=0.01, max_backlog=16, heartbeat_s=5, **write_path))
     fast = await watch(a.url("s1"))
     slow = await watch(a.url("s1"), max_queue=1)
     await fast.next_of("snapshot")
     room = a.edge.rooms["s1"]
-    big = "x" * 60_000
-    published = 0
-    while not room.lagging:
-        await a.channel.publish("s1", Announcement(announcement_id=str(published), text=big, at=1))
-        published += 1
-        await asyncio.sleep(0.02)
-        assert published < 2000, "the slow viewer never fell behind"
+    await publish_until_lagging(a, "s1")
 
     # Announcements never supersede each other: the backlog overflows.
     for number in range(20):
