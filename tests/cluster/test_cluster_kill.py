@@ -38,6 +38,7 @@ async def test_killing_an_instance_mid_deal_oversells_nothing_and_viewers_resume
         a.kill()
 
     shoppers = [shop.person(email) for email in shop.shoppers]
+    await asyncio.gather(*(shopper.log_in() for shopper in shoppers))  # before the show
     taps, _ = await asyncio.gather(
         asyncio.gather(*(buy_and_pay(s, deal_id, answered=answered) for s in shoppers)),
         kill_a(),

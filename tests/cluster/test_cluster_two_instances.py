@@ -76,6 +76,7 @@ async def test_a_deal_bought_through_both_instances_at_once_is_never_oversold(
 
     # when 40 shoppers tap Buy at once, half on each instance, and the winners pay
     shoppers = [shop.person(email, (a, b)[n % 2].url) for n, email in enumerate(shop.shoppers)]
+    await asyncio.gather(*(shopper.log_in() for shopper in shoppers))
     taps = await asyncio.gather(*(buy_and_pay(s, deal_id, answered=lambda: None) for s in shoppers))
 
     # then exactly 10 won, the 30 others were told it sold out
