@@ -240,3 +240,55 @@ async def test_logging_in_adds_the_guest_cart_to_the_shoppers_own(
 
     assert as_guest == {"count": 2}
     assert (await browser.get("/cart/count")).json() == {"count": 3}
+
+
+async def test_the_studio_starts_a_deal_on_the_size_the_host_picks(
+    db: Database, browser: Browser
+) -> None:
+    shop = await live_shop(db)
+    await browser.log_in("owner@example.com")
+
+    studio = (await browser.get(f"/studio/{shop.show_id}")).text
+    by_size = await post_json(
+        browser,
+        f"/studio/{shop.show_id}/deals",
+        {
+            "variant_id": str(shop.scarf_s),
+            "deal_price": "19.00",
+            "quantity": "2",
+            "duration_s": "60",
+            "per_shopper_limit": "1",
+        },
+    )
+    by_product = await post_json(
+        browser,
+        f"/studio/{shop.show_id}/deals",
+        {
+            "product_id": str(shop.scarf_id),
+            "deal_price": "19.00",
+            "quantity": "1",
+            "duration_s": "60",
+            "per_shopper_limit": "1",
+        },
+    )
+
+    # the scarf's sizes are listed under its title, the one-size bowl on one line
+    scarf = re.search(r'<optgroup label="Silk scarf">(.*?)</optgroup>', studio)
+    assert scarf is not None
+    assert re.findall(
+        r'<option value="(\d+)" data-product="\d+">([^<]*)</option>', scarf.group(1)
+    ) == [
+        (str(shop.scarf_s), "S (3 in stock)"),
+        (str(shop.scarf_m), "M (0 in stock)"),
+    ]
+    assert re.search(
+        rf'<option value="\d+" data-product="{shop.bowl_id}">Walnut bowl \(5 in stock\)</option>',
+        studio,
+    )
+    # the deal is on the size chosen; a product of several sizes asks which
+    assert by_size[0] == 200 and by_size[1]["ok"] is True
+    assert await stock_of(db, shop.scarf_s) == 1  # 2 of the 3 set aside for the deal
+    assert by_product[0] == 422
+    assert by_product[1]["errors"] == {
+        "variant_id": "Choose which variant (size, colour…) the deal is for"
+    }

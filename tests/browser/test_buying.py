@@ -41,7 +41,10 @@ async def fits_a_phone(page: Any, shots: Path, name: str) -> None:
 
 async def start_flash_deal(host: Any, product_id: int, price: str, units: int) -> None:
     form = host.locator("[data-testid=start-deal]")
-    await form.locator("select[name=product_id]").select_option(str(product_id))
+    # a product of one variant is one line of the list, named by its title
+    line = form.locator(f"option[data-product='{product_id}']")
+    assert await line.count() == 1
+    await form.locator("select[name=variant_id]").select_option(await line.get_attribute("value"))
     await form.locator("input[name=deal_price]").fill(price)
     await form.locator("input[name=quantity]").fill(str(units))
     await form.locator("select[name=duration_s]").select_option("300")

@@ -11,11 +11,13 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrine.accounts.actor import Actor
-from vitrine.catalog.models import Product
+from vitrine.catalog.models import Product, Variant
 from vitrine.core.errors import NotFound, ValidationFailed
 from vitrine.core.money import parse_amount
+from vitrine.live.events import LineupItem
 from vitrine.media import EmbeddedBackend
 from vitrine.shows import listing, schedule
 from vitrine.shows.models import Show, ShowStatus
@@ -48,6 +50,45 @@ class Ingest:
     opens_at: str | None  # when the key starts working, if not yet
 
 
+@dataclass(frozen=True, slots=True)
+class DealChoice:
+    """A line of the deal form's product list: one variant of a lineup product."""
+
+    variant_id: int
+    name: str  # "M / Red"; the product's title heads its group
+    stock: int
+
+
+@dataclass(frozen=True, slots=True)
+class DealProduct:
+    product_id: int
+    title: str
+    choices: list[DealChoice]  # one for a product without sizes or colours
+
+
+async def deal_products(session: AsyncSession, lineup: list[LineupItem]) -> list[DealProduct]:
+    """What a deal can be started on: every variant of the lineup, grouped by product."""
+    ids = [int(item.product_id) for item in lineup]
+    variants = (
+        await session.scalars(
+            select(Variant)
+            .where(Variant.product_id.in_(ids))
+            .order_by(Variant.product_id, Variant.position, Variant.id)
+        )
+    ).all()
+    by_product: dict[int, list[DealChoice]] = {}
+    for variant in variants:
+        name = " / ".join(str(value) for value in (variant.options or {}).values())
+        by_product.setdefault(variant.product_id, []).append(
+            DealChoice(variant.id, name or "One size", variant.stock)
+        )
+    return [
+        DealProduct(int(item.product_id), item.title, by_product[int(item.product_id)])
+        for item in lineup
+        if int(item.product_id) in by_product
+    ]
+
+
 def ingest_of(services: Services, show: Show) -> Ingest:
     settings = services.settings
     public_host = urlparse(settings.base_url).hostname or settings.host
@@ -75,12 +116,14 @@ async def studio(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Tem
     card = await listing.get_show(services.db, show_id)
     async with services.db.read() as session:
         lineup = await lineup_items(session, show_id)
+        deal_choices = await deal_products(session, lineup)
     await services.streams.sync()
     return await render(
         request,
         "studio/show.html",
         card=card,
         lineup=lineup,
+        deal_products=deal_choices,
         ingest=ingest_of(services, card.show),
         questions=await services.chat.open_questions(show_id),
         live_url=f"{services.live_url}/shows/{show_id}/live",
@@ -136,13 +179,15 @@ async def announce(request: Request[Any, Any, Any], show_id: FromPath[int]) -> R
 
 @post("/studio/{show_id:int}/deals")
 async def start_deal(request: Request[Any, Any, Any], show_id: FromPath[int]) -> Response[Any]:
-    """A flash deal on a product of the lineup: price, units, how long, how many per shopper."""
+    """A flash deal on a variant of the lineup (the form's choice; `product_id` for a product of
+    one variant, as scripts send): price, units, how long, how many per shopper."""
     services, actor = await _host(request, show_id)
     values = await form_of(request)
     errors: dict[str, str] = {}
     numbers: dict[str, int] = {}
+    chosen = ("variant_id", "Product") if values.get("variant_id") else ("product_id", "Product")
     for name, label in (
-        ("product_id", "Product"),
+        chosen,
         ("quantity", "Units"),
         ("duration_s", "Duration"),
         ("per_shopper_limit", "Per shopper"),
@@ -152,12 +197,14 @@ async def start_deal(request: Request[Any, Any, Any], show_id: FromPath[int]) ->
         except ValidationFailed as error:
             errors.update(error.errors)
     currency = "EUR"
-    if "product_id" in numbers:
+    if chosen[0] in numbers:
+        product = select(Product.currency)
+        if "variant_id" in numbers:
+            product = product.join(Variant).where(Variant.id == numbers["variant_id"])
+        else:
+            product = product.where(Product.id == numbers["product_id"])
         async with services.db.read() as session:
-            found = await session.scalar(
-                select(Product.currency).where(Product.id == numbers["product_id"])
-            )
-        currency = found or currency
+            currency = await session.scalar(product) or currency
     try:
         price = parse_amount(values.get("deal_price", ""), currency, field="deal_price")
     except ValidationFailed as error:
@@ -171,7 +218,8 @@ async def start_deal(request: Request[Any, Any, Any], show_id: FromPath[int]) ->
         quantity=numbers["quantity"],
         duration_s=numbers["duration_s"],
         per_shopper_limit=numbers["per_shopper_limit"],
-        product_id=numbers["product_id"],
+        variant_id=numbers.get("variant_id"),
+        product_id=numbers.get("product_id"),
     )
     return _done(request, show_id, deal_id=state.deal_id)
 
