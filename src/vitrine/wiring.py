@@ -253,7 +253,7 @@ def _commerce(
                 headers={"content-type": "application/json", "vitrine-signature": signature},
             )
 
-    provider = TestCardGateway(secret=webhook_secret(settings).encode(), deliver=deliver)
+    provider = TestCardGateway(secret=webhook_secret(settings).encode(), db=db, deliver=deliver)
     return {
         "buying": buying,
         "carts": CartService(db),

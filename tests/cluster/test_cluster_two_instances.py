@@ -9,9 +9,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.cluster.buying import buy_and_pay, start_deal
+from tests.cluster.buying import PAYMENT, buy_and_pay, start_deal
 from tests.cluster.conftest import SOLD, Shop, metric, orders_of_deal, running_cluster
 from tests.cluster.people import Viewer
+from vitrine.commerce.gateway import TestCards
 from vitrine.commerce.models import OrderStatus
 from vitrine.deploy.local import LocalCluster
 
@@ -107,3 +108,32 @@ async def gate_decisions(*instances: str) -> list[dict[str, float]]:
         }
         for url in instances
     ]
+
+
+async def test_a_card_charged_on_one_instance_is_confirmed_on_the_other(shop: Shop) -> None:
+    a, b = shop.cluster.web
+    deal_id = await start_deal(shop.host, shop.show_id, shop.blanket_id, quantity=1)
+    shopper = shop.person(shop.shoppers[-1], a.url)
+    await shopper.log_in()
+
+    # when the winner pays on A with a card that needs the bank, and confirms on B
+    won = await shopper.act(f"/deals/{deal_id}/buy", {"idempotency_key": "bank-step"})
+    assert won.status_code == 201, won.text
+    asked = await shopper.act(
+        won.json()["pay_url"], {**PAYMENT, "card_number": TestCards.NEEDS_CONFIRMATION}
+    )
+    assert asked.status_code == 200, asked.text
+    assert asked.json()["payment_status"] == "requires_action"
+    confirmed = await shopper.act(f"{b.url}{asked.json()['confirm_url']}")
+
+    # then the payment went through and the order is paid
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["payment_status"] == "succeeded"
+    order_id = won.json()["order_id"]
+    for _ in range(120):  # the gateway's webhook arrives through nginx, at either instance
+        sold = await orders_of_deal(shop.cluster, deal_id)
+        if [unit.status for unit in sold] == [OrderStatus.PAID]:
+            break
+        await asyncio.sleep(0.25)
+    assert [(unit.order_id, unit.status) for unit in sold] == [(order_id, OrderStatus.PAID)]
+    await shopper.aclose()

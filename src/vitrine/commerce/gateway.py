@@ -20,8 +20,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
 from vitrine.commerce.errors import WebhookRefused
+from vitrine.commerce.models import TestCardCharge
 from vitrine.core.clock import utc_now
+from vitrine.core.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -80,35 +85,28 @@ Deliver = Callable[[bytes, str], Awaitable[None]]
 
 
 @dataclass
-class _Charge:
-    amount: int
-    currency: str
-    status: ChargeStatus
-    refunded: bool = False
-
-
-@dataclass
 class TestCardGateway:
-    """A card gateway in memory. Each outcome is also sent as a signed webhook: kept in
-    `outbox`, and handed to `deliver` (e.g. a POST to the app's webhook URL) in a background
-    task when one is given, as a real gateway would call back."""
+    """A card gateway whose books are a table of the shared database (so every instance of a
+    cluster sees the same charges, as they would a real gateway's). Each outcome is also sent
+    as a signed webhook: kept in `outbox`, and handed to `deliver` (e.g. a POST to the app's
+    webhook URL) in a background task when one is given, as a real gateway would call back."""
 
     __test__ = False  # not a pytest test class
 
     secret: bytes
+    db: Database
     deliver: Deliver | None = None
     clock: Callable[[], datetime] = utc_now
     name: str = "test"
     outbox: list[tuple[bytes, str]] = field(default_factory=list)
-    _charges: dict[str, _Charge] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def charge(
         self, *, reference: str, amount: int, currency: str, card_number: str
     ) -> ChargeResult:
-        existing = self._charges.get(reference)
+        existing = await self._status_of(reference)
         if existing is not None:
-            return ChargeResult(existing.status)
+            return ChargeResult(existing)
         digits = "".join(ch for ch in card_number if ch.isdigit())
         if digits == TestCards.SUCCEEDS:
             status = ChargeStatus.SUCCEEDED
@@ -116,7 +114,15 @@ class TestCardGateway:
             status = ChargeStatus.REQUIRES_ACTION
         else:
             status = ChargeStatus.DECLINED
-        self._charges[reference] = _Charge(amount, currency, status)
+        try:
+            async with self.db.write() as tx:
+                tx.session.add(
+                    TestCardCharge(
+                        reference=reference, amount=amount, currency=currency, status=status.value
+                    )
+                )
+        except IntegrityError:  # the same reference charged at once elsewhere: that one counts
+            return ChargeResult(await self._status_of(reference) or ChargeStatus.DECLINED)
         if status is ChargeStatus.SUCCEEDED:
             self._emit("payment.succeeded", reference)
         elif status is ChargeStatus.DECLINED:
@@ -125,24 +131,39 @@ class TestCardGateway:
         return ChargeResult(status)
 
     async def confirm(self, *, reference: str) -> ChargeResult:
-        charge = self._charges.get(reference)
-        if charge is None:
-            return ChargeResult(ChargeStatus.DECLINED, "This payment was never started")
-        if charge.status is ChargeStatus.REQUIRES_ACTION:
-            charge.status = ChargeStatus.SUCCEEDED
+        if await self._change(reference, ChargeStatus.REQUIRES_ACTION, status="succeeded"):
             self._emit("payment.succeeded", reference)
-        return ChargeResult(charge.status)
+        status = await self._status_of(reference)
+        if status is None:
+            return ChargeResult(ChargeStatus.DECLINED, "This payment was never started")
+        return ChargeResult(status)
 
     async def refund(self, *, reference: str, amount: int) -> None:
-        charge = self._charges.get(reference)
-        if charge is None or charge.status is not ChargeStatus.SUCCEEDED or charge.refunded:
-            return
-        charge.refunded = True
-        self._emit("payment.refunded", reference)
+        if await self._change(reference, ChargeStatus.SUCCEEDED, refunded=True):
+            self._emit("payment.refunded", reference)
+
+    async def _status_of(self, reference: str) -> ChargeStatus | None:
+        async with self.db.read() as session:
+            status = await session.get(TestCardCharge, reference, populate_existing=True)
+        return None if status is None else ChargeStatus(status.status)
+
+    async def _change(self, reference: str, when: ChargeStatus, **values: object) -> bool:
+        """Change a charge that is in status `when` (and not refunded); whether one was: of two
+        instances confirming or refunding at once, one does it."""
+        async with self.db.write() as tx:
+            changed = await tx.session.execute(
+                update(TestCardCharge)
+                .where(
+                    TestCardCharge.reference == reference,
+                    TestCardCharge.status == when.value,
+                    TestCardCharge.refunded.is_(False),
+                )
+                .values(**values)
+            )
+        return bool(getattr(changed, "rowcount", 0))
 
     def sign(self, body: bytes, *, at: datetime | None = None) -> str:
-        timestamp = int((at or self.clock()).timestamp())
-        return f"t={timestamp},v1={_mac(self.secret, timestamp, body)}"
+        return sign_event(self.secret, body, at=at or self.clock())
 
     def verify_webhook(self, body: bytes, signature: str) -> WebhookEvent:
         return verify_signed_event(self.secret, body, signature, now=self.clock())
@@ -164,6 +185,12 @@ class TestCardGateway:
             await self.deliver(body, signature)
         except Exception:  # a real gateway retries later; the outbox keeps it
             log.exception("webhook delivery failed")
+
+
+def sign_event(secret: bytes, body: bytes, *, at: datetime) -> str:
+    """The `t=…,v1=…` header a gateway sends with `body` at time `at`."""
+    timestamp = int(at.timestamp())
+    return f"t={timestamp},v1={_mac(secret, timestamp, body)}"
 
 
 def verify_signed_event(

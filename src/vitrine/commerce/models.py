@@ -1,5 +1,6 @@
 """The buying side's tables: carts, stock reservations, orders and their history, flash deals
-and their claims, payments, webhook deliveries, the commission ledger and external clicks."""
+and their claims, payments, webhook deliveries, the commission ledger and external clicks;
+and the built-in test gateway's charges."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -293,3 +295,18 @@ class ExternalClick(Base):
         ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
+
+
+class TestCardCharge(Base):
+    """The built-in test gateway's own record of a charge. It stands in for a card gateway's
+    books, which every instance of a cluster reaches: kept in the shared database, so a
+    charge started on one instance is confirmed or refunded on another."""
+
+    __test__ = False  # not a pytest test class
+    __tablename__ = "test_card_charges"
+
+    reference: Mapped[str] = mapped_column(String(100), primary_key=True)
+    amount: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20))  # a ChargeStatus
+    refunded: Mapped[bool] = mapped_column(Boolean, default=False)

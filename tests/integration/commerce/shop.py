@@ -184,7 +184,7 @@ async def open_shop(
         ids = (owner.id, host.id, merchant.id, show.id, product.id, variant.id)
     owner_id, host_id, merchant_id, show_id, product_id, variant_id = ids
     announcer = RecordingAnnouncer()
-    gateway = TestCardGateway(secret=b"whsec_test", clock=clock)
+    gateway = TestCardGateway(secret=b"whsec_test", db=db, clock=clock)
     policy = buying or BuyingPolicy()
     return Shop(
         db=db,
