@@ -87,14 +87,15 @@ def raise_fd_limit(needed: int) -> None:
         sys.exit(f"need {needed} file descriptors, the hard limit is {hard}")
 
 
-def build_client() -> Path:
-    source = HERE / "fanout_client.c"
+def build_client(name: str = "fanout_client") -> Path:
+    """The load client bench/<name>.c, compiled once per version into the temp directory."""
+    source = HERE / f"{name}.c"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
-    binary = Path(tempfile.gettempdir()) / f"vitrine-fanout-client-{digest}"
+    binary = Path(tempfile.gettempdir()) / f"vitrine-{name.replace('_', '-')}-{digest}"
     if not binary.exists():
         compiler = shutil.which("gcc") or shutil.which("cc")
         if compiler is None:
-            sys.exit("bench/fanout.py needs gcc to build its load client")
+            sys.exit(f"the benchmark needs gcc to build its load client ({source.name})")
         partial = binary.with_suffix(".partial")
         subprocess.run([compiler, "-O2", "-o", str(partial), str(source)], check=True)
         partial.rename(binary)
