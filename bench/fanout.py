@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,16 +115,28 @@ def free_port() -> int:
 
 
 class Viewers:
-    """The C load clients: `processes` of them sharing `count` connections."""
+    """The C load clients: `processes` of them sharing `count` connections (each client is
+    run as `binary 127.0.0.1 PORT PATH SHARE *extra`)."""
 
-    def __init__(self, binary: Path, port: int, count: int, processes: int) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        port: int,
+        count: int,
+        processes: int,
+        *,
+        path: str = f"/shows/{SHOW}/live",
+        extra: tuple[str, ...] = (),
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         shares = [
             count // processes + (1 if i < count % processes else 0) for i in range(processes)
         ]
         self.procs = [
             subprocess.Popen(
-                [str(binary), "127.0.0.1", str(port), f"/shows/{SHOW}/live", str(share)],
+                [str(binary), "127.0.0.1", str(port), path, str(share), *extra],
                 stdout=subprocess.PIPE,
+                preexec_fn=preexec_fn,
             )
             for share in shares
             if share

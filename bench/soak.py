@@ -62,7 +62,7 @@ import httpx
 from sqlalchemy import func, select
 from websockets.asyncio.client import ClientConnection, connect
 
-from fanout import build_client, percentile, raise_fd_limit
+from fanout import Viewers, build_client, percentile, raise_fd_limit
 from scratch import scratch_postgres
 from vitrine.accounts.users import SignUp, ensure_user, log_in
 from vitrine.catalog.models import Product, Variant
@@ -380,38 +380,6 @@ class Chatter:
                 await self.reader
 
 
-class Viewers:
-    """The C viewers: `processes` of them sharing `count` connections."""
-
-    def __init__(self, port: int, path: str, count: int, processes: int, max_s: float) -> None:
-        binary = build_client("soak_client")
-        shares = [count // processes + (i < count % processes) for i in range(processes)]
-        self.procs = [
-            subprocess.Popen(
-                [str(binary), "127.0.0.1", str(port), path, str(share), str(PING_S), str(max_s)],
-                stdout=subprocess.PIPE,
-                preexec_fn=die_with_parent,
-            )
-            for share in shares
-            if share
-        ]
-
-    async def results(self, timeout_s: float) -> list[dict[str, Any]]:
-        reports = []
-        deadline = time.monotonic() + timeout_s
-        for proc in self.procs:
-            remaining = max(1.0, deadline - time.monotonic())
-            out, _ = await asyncio.to_thread(proc.communicate, timeout=remaining)
-            reports.append(json.loads(out))
-        return reports
-
-    def kill(self) -> None:
-        for proc in self.procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
 # -- the show -----------------------------------------------------------------------------------
 
 
@@ -509,6 +477,33 @@ def fit_slope(points: list[tuple[float, float]]) -> float:
     return sum((x - mean_x) * (y - mean_y) for x, y in points) / spread
 
 
+def memory_figures(
+    samples: list[Sample], duration_s: float, *, idle: float, connected: float
+) -> dict[str, Any]:
+    """The RSS in MiB (idle: before anyone connects), and whether it stayed flat: grown by at
+    most the bound over the second half, along a least-squares line through the samples."""
+    steady = [s for s in samples if s.t >= 0] or samples[-1:]
+    slope_per_s = fit_slope([(s.t, s.rss_mib) for s in steady if s.t >= duration_s / 2])
+    growth = slope_per_s * duration_s / 2
+    bound = max(FLAT_MIB_MIN, FLAT_SHARE * steady[0].rss_mib)
+    every = max(1, len(samples) // 60)
+    return {
+        "rss_mib": {
+            "idle": round(idle, 1),
+            "connected": round(connected, 1),
+            "start": round(steady[0].rss_mib, 1),
+            "end": round(steady[-1].rss_mib, 1),
+            "max": round(max(s.rss_mib for s in samples), 1),
+            "growth_second_half": round(growth, 2),
+            "slope_mib_per_hour_second_half": round(slope_per_s * 3600, 2),
+            "samples": len(samples),
+            "series": [[round(s.t), round(s.rss_mib, 1)] for s in samples[::every]],
+        },
+        "memory_flat": growth <= bound,
+        "memory_flat_bound_mib": round(bound, 2),
+    }
+
+
 async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
     errors: list[str] = []
     drop_database = None
@@ -529,7 +524,6 @@ async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
         await upgrade_async(database_url)
         cast = await make_cast(database_url, plan)
         server.start()
-        client = httpx.AsyncClient(base_url=server.url, timeout=60)
         await server.ready(client)
         went_live = await client.post(
             "/media/nginx/on_publish",
@@ -552,7 +546,13 @@ async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
         path = f"/shows/{cast.show_id}/live"
         run_s = plan.warmup_s + plan.duration_s
         viewers = Viewers(
-            server.live_port, path, plan.viewers, plan.client_processes, max_s=run_s + 600
+            build_client("soak_client"),
+            server.live_port,
+            plan.viewers,
+            plan.client_processes,
+            path=path,
+            extra=(str(PING_S), str(run_s + 600)),  # the clients give up on their own
+            preexec_fn=die_with_parent,
         )
 
         async def connected(at_least: int) -> bool:
@@ -635,7 +635,7 @@ async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
         wall_s = loop.time() - steady_at + plan.warmup_s
         load_after = os.getloadavg()[0]
         final = await metrics(client)
-        rss_end, fds_end = server.rss_mib(), server.fds()
+        fds_end = server.fds()
 
         # The host closes: every viewer reads up to the announcement, then reports.
         stop = await host.act(f"/studio/{cast.show_id}/announce", {"text": STOP})
@@ -661,14 +661,8 @@ async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
             await drop_database()
 
     steady = [s for s in samples if s.t >= 0] or samples[-1:]
-    second_half = [(s.t, s.rss_mib) for s in steady if s.t >= plan.duration_s / 2]
-    slope_per_s = fit_slope(second_half)
-    growth = slope_per_s * plan.duration_s / 2
-    start_mib = steady[0].rss_mib
-    bound = max(FLAT_MIB_MIN, FLAT_SHARE * start_mib)
     connected_viewers = sum(r["connected"] for r in reports)
     delivered = sum(r["chat_total"] for r in reports)
-    every = max(1, len(samples) // 60)
     return {
         "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s,
@@ -680,19 +674,7 @@ async def soak(plan: Plan, directory: Path) -> dict[str, Any]:
         "storage": "postgresql" if plan.postgres else "sqlite",
         "broker": "redis" if plan.redis else "memory",
         "connect_s": round(connect_s, 2),
-        "rss_mib": {
-            "idle": round(rss_idle, 1),
-            "connected": round(rss_connected, 1),
-            "start": round(start_mib, 1),
-            "end": round(rss_end, 1),
-            "max": round(max(s.rss_mib for s in samples), 1),
-            "growth_second_half": round(growth, 2),
-            "slope_mib_per_hour_second_half": round(slope_per_s * 3600, 2),
-            "samples": len(samples),
-            "series": [[round(s.t), round(s.rss_mib, 1)] for s in samples[::every]],
-        },
-        "memory_flat": growth <= bound,
-        "memory_flat_bound_mib": round(bound, 2),
+        **memory_figures(samples, plan.duration_s, idle=rss_idle, connected=rss_connected),
         "fds": {
             "idle": fds_idle,
             "start": steady[0].fds,
