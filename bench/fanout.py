@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,14 +88,15 @@ def raise_fd_limit(needed: int) -> None:
         sys.exit(f"need {needed} file descriptors, the hard limit is {hard}")
 
 
-def build_client() -> Path:
-    source = HERE / "fanout_client.c"
+def build_client(name: str = "fanout_client") -> Path:
+    """The load client bench/<name>.c, compiled once per version into the temp directory."""
+    source = HERE / f"{name}.c"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12]
-    binary = Path(tempfile.gettempdir()) / f"vitrine-fanout-client-{digest}"
+    binary = Path(tempfile.gettempdir()) / f"vitrine-{name.replace('_', '-')}-{digest}"
     if not binary.exists():
         compiler = shutil.which("gcc") or shutil.which("cc")
         if compiler is None:
-            sys.exit("bench/fanout.py needs gcc to build its load client")
+            sys.exit(f"the benchmark needs gcc to build its load client ({source.name})")
         partial = binary.with_suffix(".partial")
         subprocess.run([compiler, "-O2", "-o", str(partial), str(source)], check=True)
         partial.rename(binary)
@@ -113,16 +115,28 @@ def free_port() -> int:
 
 
 class Viewers:
-    """The C load clients: `processes` of them sharing `count` connections."""
+    """The C load clients: `processes` of them sharing `count` connections (each client is
+    run as `binary 127.0.0.1 PORT PATH SHARE *extra`)."""
 
-    def __init__(self, binary: Path, port: int, count: int, processes: int) -> None:
+    def __init__(
+        self,
+        binary: Path,
+        port: int,
+        count: int,
+        processes: int,
+        *,
+        path: str = f"/shows/{SHOW}/live",
+        extra: tuple[str, ...] = (),
+        preexec_fn: Callable[[], None] | None = None,
+    ) -> None:
         shares = [
             count // processes + (1 if i < count % processes else 0) for i in range(processes)
         ]
         self.procs = [
             subprocess.Popen(
-                [str(binary), "127.0.0.1", str(port), f"/shows/{SHOW}/live", str(share)],
+                [str(binary), "127.0.0.1", str(port), path, str(share), *extra],
                 stdout=subprocess.PIPE,
+                preexec_fn=preexec_fn,
             )
             for share in shares
             if share

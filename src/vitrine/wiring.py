@@ -96,7 +96,7 @@ async def running(
     )
     channel = LiveChannel(broker)
     chat = ChatService(db, channel, limiter)
-    snapshots = ShowSnapshots(db, chat)
+    snapshots = ShowSnapshots(db)
     channel.snapshots = snapshots  # after an outage, viewers get the state as it is now
     # app.py imports this module, so its secret_key is reached at call time, not import time.
 

@@ -29,6 +29,9 @@ async def test_health_readiness_and_metrics(client: AsyncTestClient[Litestar]) -
     assert "vitrine_live_outbox_events 0.0" in metrics
     assert "vitrine_live_outbox_dropped_total 0.0" in metrics
     assert "vitrine_media_open_shows 0.0" in metrics
+    resident = re.search(r"^process_resident_memory_bytes (\S+)$", metrics, re.MULTILINE)
+    assert resident is not None and float(resident.group(1)) > 0
+    assert re.search(r"^process_open_fds \S+$", metrics, re.MULTILINE)
 
 
 async def test_each_tap_on_a_deal_is_counted_by_the_gate_s_decision(

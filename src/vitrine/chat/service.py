@@ -179,33 +179,12 @@ class ChatService:
     async def recent(self, show_id: int, *, limit: int = 50) -> list[ChatMessage]:
         """The latest messages still shown, oldest first (a fresh screen's chat)."""
         async with self.db.read() as session:
-            rows = (
-                await session.scalars(
-                    select(ChatMessage)
-                    .where(ChatMessage.show_id == show_id, ChatMessage.removed_at.is_(None))
-                    .order_by(ChatMessage.id.desc())
-                    .limit(limit)
-                )
-            ).all()
-        return list(reversed(rows))
+            return await recent_messages(session, show_id, limit=limit)
 
     async def open_questions(self, show_id: int) -> list[ChatMessage]:
         """The host's question queue, oldest first."""
         async with self.db.read() as session:
-            return list(
-                (
-                    await session.scalars(
-                        select(ChatMessage)
-                        .where(
-                            ChatMessage.show_id == show_id,
-                            ChatMessage.is_question.is_(True),
-                            ChatMessage.answered_at.is_(None),
-                            ChatMessage.removed_at.is_(None),
-                        )
-                        .order_by(ChatMessage.id)
-                    )
-                ).all()
-            )
+            return await open_questions_of(session, show_id)
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -296,6 +275,39 @@ async def can_moderate(session: AsyncSession, user_id: int, show: Show) -> bool:
         )
     )
     return membership is not None
+
+
+async def recent_messages(
+    session: AsyncSession, show_id: int, *, limit: int = 50
+) -> list[ChatMessage]:
+    """The latest messages still shown, oldest first, read in the caller's session."""
+    rows = (
+        await session.scalars(
+            select(ChatMessage)
+            .where(ChatMessage.show_id == show_id, ChatMessage.removed_at.is_(None))
+            .order_by(ChatMessage.id.desc())
+            .limit(limit)
+        )
+    ).all()
+    return list(reversed(rows))
+
+
+async def open_questions_of(session: AsyncSession, show_id: int) -> list[ChatMessage]:
+    """Questions not answered nor removed, oldest first, read in the caller's session."""
+    return list(
+        (
+            await session.scalars(
+                select(ChatMessage)
+                .where(
+                    ChatMessage.show_id == show_id,
+                    ChatMessage.is_question.is_(True),
+                    ChatMessage.answered_at.is_(None),
+                    ChatMessage.removed_at.is_(None),
+                )
+                .order_by(ChatMessage.id)
+            )
+        ).all()
+    )
 
 
 async def badges_of(session: AsyncSession, user_id: int, show: Show) -> list[str]:

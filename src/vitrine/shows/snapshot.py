@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vitrine.chat import events_of
-from vitrine.chat.service import ChatService, badges_of
+from vitrine.chat.service import badges_of, open_questions_of, recent_messages
 from vitrine.core.db import Database
 from vitrine.core.errors import NotFound
 from vitrine.live import events
@@ -33,20 +33,22 @@ def show_state(show: Show) -> events.ShowState:
 @dataclass
 class ShowSnapshots:
     db: Database
-    chat: ChatService
     deals_of: list[DealsOf] = field(default_factory=list)
 
     async def snapshot(self, show_id: str) -> events.ShowSnapshot:
+        # Everything in one session: a read that opened a second one while holding the first
+        # deadlocked the pool when a crowd of viewers arrived at once.
         async with self.db.read() as session:
             show = await session.get(Show, int(show_id)) if show_id.isdigit() else None
             if show is None:
                 raise NotFound(f"No show #{show_id}")
             lineup = await lineup_items(session, show.id)
-            recent = await self.chat.recent(show.id)
+            recent = await recent_messages(session, show.id)
             chat = [
                 events_of.chat_message(row, await badges_of(session, row.user_id, show))
                 for row in recent
             ]
+            questions = await open_questions_of(session, show.id)
         pinned = next(
             (
                 pinned_event(item, at=0)
@@ -65,5 +67,5 @@ class ShowSnapshots:
             pinned=pinned,
             deals=deals,
             chat=chat,
-            open_questions=[str(q.id) for q in await self.chat.open_questions(show.id)],
+            open_questions=[str(question.id) for question in questions],
         )

@@ -10,7 +10,13 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from sqlalchemy import text
 
@@ -100,6 +106,9 @@ class Metrics:
         self.seconds = Histogram(
             "vitrine_http_request_seconds", "Time to answer HTTP requests", registry=self.registry
         )
+        # The process's resident memory, open fds and CPU: a leak shows as a rising RSS at a
+        # steady audience (bench/soak.py measures the same from /proc).
+        ProcessCollector(registry=self.registry)
         self._collector: ServiceCollector | None = None
 
     def watch(self, services: Services) -> None:

@@ -7,11 +7,9 @@ import pytest
 
 from tests.factories import actor_of, make_merchant, make_show, make_user
 from vitrine.catalog.models import Product, ProductStatus, Variant
-from vitrine.chat.service import ChatService
 from vitrine.core.broker import MemoryBroker
 from vitrine.core.db import Database
 from vitrine.core.errors import Conflict, NotFound, ValidationFailed
-from vitrine.core.ratelimit import MemoryRateLimiter
 from vitrine.live import events
 from vitrine.live.channel import LiveChannel, show_channel
 from vitrine.shows.live_state import ShowLifecycle
@@ -83,8 +81,7 @@ async def test_pins_reorders_and_announcements_reach_the_channel_and_the_snapsho
     assert isinstance(published[2], events.Announcement)
     assert published[2].text == "Free shipping tonight"
 
-    chat = ChatService(db, LiveChannel(broker), MemoryRateLimiter())
-    snapshot = await ShowSnapshots(db, chat).snapshot(str(show.id))
+    snapshot = await ShowSnapshots(db).snapshot(str(show.id))
     assert snapshot.show.state == "live"
     assert [i.title for i in snapshot.lineup] == ["Jacket", "Beanie"]
     assert snapshot.pinned is not None and snapshot.pinned.product_id == str(jacket)
