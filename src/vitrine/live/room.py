@@ -108,6 +108,8 @@ class ShowRoom:
         self._catching_up = False
         self._held: list[Envelope] = []
         self._snapshot_cache: tuple[int, float, bytes] | None = None
+        # (seq, the build under way for it): joiners arriving meanwhile wait for this one.
+        self._snapshot_building: tuple[int, asyncio.Task[tuple[bytes, int]]] | None = None
         self._task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
 
@@ -117,7 +119,8 @@ class ShowRoom:
         self._task = asyncio.create_task(self._listen(), name=f"live-room-{self.show_id}")
 
     async def stop(self) -> None:
-        for task in (self._task, *self._background):
+        building = self._snapshot_building[1] if self._snapshot_building else None
+        for task in (self._task, building, *self._background):
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -410,17 +413,34 @@ class ShowRoom:
         raise BrokerUnavailable("show is changing too fast to take a snapshot")
 
     async def _snapshot_frame(self, *, fresh: bool) -> tuple[bytes, int]:
-        """The snapshot as one encoded event, and the seq it is consistent with. Cached for a
-        moment so a crowd arriving at once costs the domain one query, not thousands."""
-        now = time.monotonic()
+        """The snapshot as one encoded event, and the seq it is consistent with. A crowd
+        arriving at once shares one build, and the result is kept for a moment, so it costs
+        the domain one query, not thousands."""
+        if fresh:
+            return await self._build_snapshot(fresh=True)
         cached = self._snapshot_cache
         if (
-            not fresh
-            and cached is not None
+            cached is not None
             and cached[0] == self.last
-            and now - cached[1] < self.settings.snapshot_cache_s
+            and time.monotonic() - cached[1] < self.settings.snapshot_cache_s
         ):
             return cached[2], cached[0]
+        building = self._snapshot_building
+        if building is None or building[0] != self.last:
+            # A task of its own: a joiner that leaves does not cancel the others' snapshot.
+            task = asyncio.create_task(self._build_snapshot(fresh=False))
+            task.add_done_callback(self._snapshot_built)
+            building = self._snapshot_building = (self.last, task)
+        return await asyncio.shield(building[1])
+
+    def _snapshot_built(self, task: asyncio.Task[tuple[bytes, int]]) -> None:
+        if self._snapshot_building is not None and self._snapshot_building[1] is task:
+            self._snapshot_building = None
+        if not task.cancelled():
+            task.exception()  # retrieved: every joiner waiting on it has been told
+
+    async def _build_snapshot(self, *, fresh: bool) -> tuple[bytes, int]:
+        now = time.monotonic()
         # Read the number before the state: everything up to it is committed and in the state.
         seq = await self.broker.last_seq(self.channel) if fresh else self.last
         snapshot = await self.snapshots.snapshot(self.show_id)

@@ -94,6 +94,7 @@ class DictSnapshots:
     def __init__(self) -> None:
         self.shows: dict[str, ShowSnapshot] = {}
         self.calls = 0
+        self.held: asyncio.Event | None = None  # when set by a test: answers wait for it
 
     def add_live_show(self, show_id: str, title: str = "Spring drop") -> None:
         self.shows[show_id] = ShowSnapshot(
@@ -102,6 +103,8 @@ class DictSnapshots:
 
     async def snapshot(self, show_id: str) -> ShowSnapshot:
         self.calls += 1
+        if self.held is not None:
+            await self.held.wait()
         try:
             return self.shows[show_id]
         except KeyError:

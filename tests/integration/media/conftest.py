@@ -137,15 +137,6 @@ async def publish(
     return proc.returncode, err.decode("utf-8", "replace")
 
 
-async def wait_until(predicate: Any, timeout_s: float = 20, step_s: float = 0.1) -> None:
-    """Bounded wait for a condition (no timing assertion: only a ceiling)."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(step_s)
-
-
 def segments(show_dir: Path) -> list[str]:
     if not show_dir.exists():
         return []
