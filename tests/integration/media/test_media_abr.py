@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.media.conftest import KEY, RecordingListener, publish, show, wait_until
+from tests.integration.media.conftest import KEY, RecordingListener, publish, show
+from tests.waiting import wait_until
 from vitrine.media.config import MediaConfig
 from vitrine.media.embedded import EmbeddedBackend
 

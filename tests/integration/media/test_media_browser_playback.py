@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.integration.media.conftest import KEY, RecordingListener, publish, show, wait_until
+from tests.integration.media.conftest import KEY, RecordingListener, publish, show
+from tests.waiting import wait_until
 from vitrine.media.config import MediaConfig
 from vitrine.media.demo import srt_publish_url
 from vitrine.media.embedded import EmbeddedBackend

@@ -14,8 +14,9 @@ import httpx
 import pytest
 
 from tests.browser.conftest import LiveServer, free_port, start_server, stop_server
-from tests.integration.media.conftest import publish, wait_until
+from tests.integration.media.conftest import publish
 from tests.integration.media.test_media_nginx_rtmp import CONF, MODULE, NGINX, pytestmark
+from tests.waiting import wait_until
 
 __all__ = ["pytestmark"]
 

@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from tests.integration.media.conftest import KEY, RecordingListener, publish, show, wait_until
+from tests.integration.media.conftest import KEY, RecordingListener, publish, show
+from tests.waiting import wait_until
 from vitrine.media.model import Refusal, StopReason
 from vitrine.media.nginx import NginxRtmpBackend
 

@@ -15,8 +15,8 @@ from tests.integration.media.conftest import (
     publish,
     segments,
     show,
-    wait_until,
 )
+from tests.waiting import wait_until
 from vitrine.media.config import MediaConfig
 from vitrine.media.demo import srt_publish_url
 from vitrine.media.embedded import EmbeddedBackend
