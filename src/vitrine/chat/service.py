@@ -311,8 +311,33 @@ async def open_questions_of(session: AsyncSession, show_id: int) -> list[ChatMes
 
 
 async def badges_of(session: AsyncSession, user_id: int, show: Show) -> list[str]:
-    if await session.get(ShowHost, (show.id, user_id)) is not None:
-        return ["host"]
-    if await can_moderate(session, user_id, show):
-        return ["moderator"]
-    return []
+    return (await badges_by_author(session, {user_id}, show))[user_id]
+
+
+async def badges_by_author(
+    session: AsyncSession, user_ids: set[int], show: Show
+) -> dict[int, list[str]]:
+    """The badge each author's messages carry in this show: "host", else "moderator" (as
+    `can_moderate` decides), else none; three queries whatever the number of authors."""
+    hosts = set(
+        await session.scalars(
+            select(ShowHost.user_id).where(
+                ShowHost.show_id == show.id, ShowHost.user_id.in_(user_ids)
+            )
+        )
+    )
+    appointed = await session.scalars(
+        select(ChatModerator.user_id).where(
+            ChatModerator.merchant_id == show.merchant_id, ChatModerator.user_id.in_(user_ids)
+        )
+    )
+    staff = await session.scalars(
+        select(Membership.user_id).where(
+            Membership.merchant_id == show.merchant_id, Membership.user_id.in_(user_ids)
+        )
+    )
+    moderators = {*appointed, *staff}
+    return {
+        user_id: ["host"] if user_id in hosts else ["moderator"] if user_id in moderators else []
+        for user_id in user_ids
+    }

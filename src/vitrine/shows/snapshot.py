@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from vitrine.chat import events_of
-from vitrine.chat.service import badges_of, open_questions_of, recent_messages
+from vitrine.chat.service import badges_by_author, open_questions_of, recent_messages
 from vitrine.core.db import Database
 from vitrine.core.errors import NotFound
 from vitrine.live import events
@@ -44,10 +44,8 @@ class ShowSnapshots:
                 raise NotFound(f"No show #{show_id}")
             lineup = await lineup_items(session, show.id)
             recent = await recent_messages(session, show.id)
-            chat = [
-                events_of.chat_message(row, await badges_of(session, row.user_id, show))
-                for row in recent
-            ]
+            badges = await badges_by_author(session, {row.user_id for row in recent}, show)
+            chat = [events_of.chat_message(row, badges[row.user_id]) for row in recent]
             questions = await open_questions_of(session, show.id)
         pinned = next(
             (

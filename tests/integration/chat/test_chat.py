@@ -18,6 +18,7 @@ from vitrine.live.channel import LiveChannel, show_channel
 from vitrine.live.protocols import ActionRefused
 from vitrine.shows.live_state import ShowLifecycle
 from vitrine.shows.models import Show
+from vitrine.shows.snapshot import ShowSnapshots
 
 
 class Scene:
@@ -171,3 +172,29 @@ async def test_a_question_is_queued_for_the_host_and_answered_for_everyone(scene
         events.QuestionMarked(message_id=str(message.id)),
         events.QuestionAnswered(message_id=str(message.id)),
     ]
+
+
+async def test_the_snapshot_badges_hosts_and_moderators_as_their_messages_did(
+    scene: Scene,
+) -> None:
+    mod = await make_user(scene.db, "mod@example.com", name="Mod")
+    await scene.chat.appoint_moderator(
+        await actor_of(scene.db, scene.owner), scene.merchant.id, "mod@example.com"
+    )
+    show_id = str(scene.show.id)
+    for user, text in ((scene.owner, "Welcome!"), (mod, "Be kind"), (scene.viewer_user, "Hi")):
+        await scene.chat.post_chat(show_id, scene.viewer(user), text)
+    await scene.chat.post_chat(show_id, scene.viewer(scene.owner), "Starting now")
+
+    snapshot = await ShowSnapshots(scene.db).snapshot(show_id)
+
+    posted = [
+        message for message in await scene.published() if isinstance(message, events.ChatMessage)
+    ]
+    assert [(m.text, m.badges) for m in snapshot.chat] == [
+        ("Welcome!", ["host"]),
+        ("Be kind", ["moderator"]),
+        ("Hi", []),
+        ("Starting now", ["host"]),
+    ]
+    assert [m.badges for m in posted] == [m.badges for m in snapshot.chat]
