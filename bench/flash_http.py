@@ -156,7 +156,7 @@ async def _start_server(url: str, data_dir: Path, port: int, secret: str) -> Any
         "-m",
         "uvicorn",
         "--factory",
-        "flash_http_app:make_app",
+        os.environ.get("FLASH_APP", "flash_http_app:make_app"),
         "--app-dir",
         str(BENCH),
         "--host",
@@ -208,7 +208,12 @@ async def _wrk(
         "-s",
         str(BENCH / "flash_taps.lua"),
         url,
-        env={**os.environ, "FLASH_SHOPPERS": str(shoppers), "FLASH_THREADS": str(threads)},
+        env={
+            **os.environ,
+            "FLASH_SHOPPERS": str(shoppers),
+            "FLASH_THREADS": str(threads),
+            "FLASH_RUN": secrets.token_hex(3) + "-",
+        },
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )

@@ -19,7 +19,7 @@ from vitrine.commerce.errors import SoldOut
 from vitrine.config import load_settings
 from vitrine.commerce.bulk import stamp
 from vitrine.core.clock import utc_now
-from vitrine.web.auth import page_actor
+from vitrine.web.auth import buyer_actor
 from vitrine.web.pages.common import form_of
 from vitrine.web.services import services_of
 
@@ -31,7 +31,7 @@ async def peer_buy(request: Request[Any, Any, Any], variant_id: FromPath[int]) -
     """What most shops do: lock the stock row, look for the key's order, insert the order and
     take the unit, commit; one transaction per request (BEGIN IMMEDIATE on SQLite)."""
     services = services_of(request)
-    buyer_id = (await page_actor(request)).require_signed_in()
+    buyer_id = (await buyer_actor(request)).require_signed_in()
     key = (await form_of(request)).get("idempotency_key", "")
     lock = "" if services.db.sqlite else " FOR UPDATE"
     async with services.db.write() as tx:

@@ -28,7 +28,7 @@ end
 
 function request()
   local shopper = shoppers[((counter - 1) % #shoppers) + 1]
-  local key = "t" .. id .. "-" .. counter
+  local key = os.getenv("FLASH_RUN") .. id .. "-" .. counter
   counter = counter + step
   local headers = {
     ["Content-Type"] = "application/x-www-form-urlencoded",

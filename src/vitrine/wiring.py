@@ -22,6 +22,7 @@ from vitrine.commerce.cart import CartService
 from vitrine.commerce.checkout import CheckoutService
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.external import ExternalClicks
+from vitrine.accounts.session_cache import SessionCache
 from vitrine.commerce.gate import DealGate, MemoryDealGate, RedisDealGate
 from vitrine.commerce.gateway import TestCardGateway
 from vitrine.commerce.ledger import LedgerService
@@ -126,6 +127,7 @@ async def running(
         imports=CatalogImports(db),
         notifier=notifier,
         views=views,
+        sessions=SessionCache(db),
     )
     # An import cut off by a restart can never finish: say so on its page.
     await fail_interrupted_imports(db, started_before=utc_now())

@@ -22,7 +22,7 @@ from vitrine.core.money import format_amount
 from vitrine.shows import listing
 from vitrine.shows.listing import ShowCard
 from vitrine.shows.models import ShowStatus
-from vitrine.web.auth import page_actor
+from vitrine.web.auth import buyer_actor, page_actor
 from vitrine.web.pages.common import back_to, form_of, int_field, render
 from vitrine.web.pages.shop_common import (
     cart_token,
@@ -131,7 +131,7 @@ async def buy_in_deal(request: Request[Any, Any, Any], deal_id: FromPath[int]) -
     services = services_of(request)
     values = await form_of(request)
     purchase = await services.deals.buy(
-        await page_actor(request),
+        await buyer_actor(request),
         deal_id,
         idempotency_key=values.get("idempotency_key", ""),
         platform=platform_of(request),
