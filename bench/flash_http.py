@@ -110,7 +110,8 @@ async def http_case(
         "peer_http_attempts_per_s": peer["attempts_per_s"],
         "peer_http_p99_ms": peer["p99_ms"],
         "peer_http_statuses": peer["statuses"],
-        "peer_http_oversold": max(0, int(peer_orders or 0) - units) + (1 if (stock or 0) < 0 else 0),
+        "peer_http_oversold": max(0, int(peer_orders or 0) - units)
+        + (1 if (stock or 0) < 0 else 0),
         "http_seconds": seconds,
         "http_connections": connections,
         "http_shoppers": shoppers,

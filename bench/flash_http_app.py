@@ -15,9 +15,9 @@ from litestar.params import FromPath
 from sqlalchemy import text
 
 from vitrine.app import create_app
+from vitrine.commerce.bulk import stamp
 from vitrine.commerce.errors import SoldOut
 from vitrine.config import load_settings
-from vitrine.commerce.bulk import stamp
 from vitrine.core.clock import utc_now
 from vitrine.web.auth import buyer_actor
 from vitrine.web.pages.common import form_of
@@ -38,7 +38,7 @@ async def peer_buy(request: Request[Any, Any, Any], variant_id: FromPath[int]) -
         session = tx.session
         row = (
             await session.execute(
-                text(f"SELECT stock, price, merchant_id FROM variants WHERE id = :v{lock}"),  # noqa: S608
+                text(f"SELECT stock, price, merchant_id FROM variants WHERE id = :v{lock}"),
                 {"v": variant_id},
             )
         ).one()

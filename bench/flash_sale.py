@@ -39,7 +39,8 @@ from vitrine.commerce.announce import RecordingAnnouncer
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.errors import SoldOut
 from vitrine.commerce.gate import MemoryDealGate
-from vitrine.commerce.models import Order, table_of
+from vitrine.commerce.models import DealHold, Order, table_of
+from vitrine.commerce.win_checkout import order_for_hold
 from vitrine.core.db import Database, async_url
 from vitrine.core.errors import VitrineError
 from vitrine.models import Base
@@ -232,6 +233,12 @@ async def run_vitrine(
     taps = schedule(seeded.buyer_ids, retries=retries, window_s=window, rng=rng)
     tally = await drive(taps, buy)
     await service.aclose()
+    # After the rush, each winner goes on to pay: its order is created then (not timed).
+    async with db.read() as session:
+        holds = (await session.execute(select(DealHold.id, DealHold.buyer_id))).all()
+    for hold_id, buyer in holds:
+        await order_for_hold(db, actors[buyer], hold_id)
+        await order_for_hold(db, actors[buyer], hold_id)  # a second visit: the same order
     async with db.read() as session:
         orders = await session.scalar(select(func.count()).select_from(Order)) or 0
         buyers_with_orders = (
@@ -241,7 +248,8 @@ async def run_vitrine(
     await db.dispose()
     return {
         "orders": orders,
-        "oversold": max(0, orders - units) + (1 if (stock or 0) < 0 else 0),
+        "holds": len(holds),
+        "oversold": max(0, orders - units, len(holds) - units) + (1 if (stock or 0) < 0 else 0),
         "duplicate_orders": orders - buyers_with_orders,
         "winners": len(tally.won_ms),
         "winners_p99_ms": _p99(tally.won_ms),

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
+from vitrine.accounts.session_cache import SessionCache
 from vitrine.analytics.recorder import ViewRecorder
 from vitrine.catalog.csv_import import CatalogImports, fail_interrupted_imports
 from vitrine.chat.service import ChatService
@@ -22,7 +23,6 @@ from vitrine.commerce.cart import CartService
 from vitrine.commerce.checkout import CheckoutService
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.external import ExternalClicks
-from vitrine.accounts.session_cache import SessionCache
 from vitrine.commerce.gate import DealGate, MemoryDealGate, RedisDealGate
 from vitrine.commerce.gateway import TestCardGateway
 from vitrine.commerce.ledger import LedgerService

@@ -155,9 +155,7 @@ async def actor_for_session(db: Database, token: str | None) -> Actor:
         user_id=first.id,
         display_name=first.display_name,
         is_operator=first.is_operator,
-        memberships={
-            row.merchant_id: row.role for row in rows if row.merchant_id is not None
-        },
+        memberships={row.merchant_id: row.role for row in rows if row.merchant_id is not None},
     )
 
 

@@ -67,7 +67,9 @@ class DealService:
         batch_window_s: float = 0.002,
         batch_max: int = 1_000,
         grace: timedelta = timedelta(seconds=2),
+        write_waits: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0),
     ) -> None:
+        self._write_waits = write_waits
         self._db = db
         self._gate = gate
         self._announcer = announcer
@@ -253,7 +255,7 @@ class DealService:
             )
         if answer.outcome is Outcome.WON:
             if answer.repeat:
-                return await self._answer_again(buyer_id, key)
+                return await self._answer_again(terms, buyer_id, quantity, key)
             return await self._write_win(terms, buyer_id, quantity, key, answer)
         return await self._refuse(terms, buyer_id, key, answer)
 
@@ -261,10 +263,14 @@ class DealService:
         self, terms: DealTerms, buyer_id: int, key: str, answer: GateAnswer
     ) -> DealPurchase:
         if answer.outcome is Outcome.LIMIT_REACHED:
-            # After a restart the gate knows the claim but not the key: a retry finds its order.
-            existing = await find_purchase(self._db, buyer_id, key)
-            if existing is not None:
-                return existing
+            # After a restart the gate knows the claim but not the key: a retry finds its hold.
+            memory = self._gate
+            if not (
+                isinstance(memory, MemoryDealGate) and memory.knows_every_key(terms.id, buyer_id)
+            ):
+                existing = await find_purchase(self._db, buyer_id, key)
+                if existing is not None:
+                    return existing
             raise LimitReached(
                 f"You can buy at most {terms.per_shopper_limit} in this deal; "
                 f"you already have {answer.bought_before}"
@@ -281,17 +287,32 @@ class DealService:
             self._winners.write(terms, buyer_id, quantity, key, answer.bought_before)
         )
 
-    async def _answer_again(self, buyer_id: int, key: str) -> DealPurchase:
-        future = self._winners.in_flight(buyer_id, key)
-        if future is not None:
-            return await asyncio.shield(future)
+    async def _answer_again(
+        self, terms: DealTerms, buyer_id: int, quantity: int, key: str
+    ) -> DealPurchase:
+        known = self._winners.known(buyer_id, key)
+        if isinstance(known, DealPurchase):
+            return known
+        if known is not None:
+            return await asyncio.shield(known)
         # Won here earlier, or on another instance whose write may still be in flight.
-        for delay in (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
+        for delay in self._write_waits:
             await asyncio.sleep(delay)
             found = await find_purchase(self._db, buyer_id, key)
             if found is not None:
                 return found
-        raise Unavailable("Your purchase is still being recorded; please try again in a moment")
+        # The instance that won this tap died before writing it (the gate in Redis outlived
+        # it): give the claim back and decide the tap again, rather than "still being
+        # recorded" forever. Should that write land after all, the database's guards
+        # (claimed <= quantity, one hold per key) still hold.
+        log.warning("deal %d: a won tap was never written; deciding it again", terms.id)
+        await self._gate.give_back(terms.id, buyer_id, quantity, key)
+        answer = await self._gate.claim(terms.id, buyer_id, quantity, terms.per_shopper_limit, key)
+        if answer.outcome is Outcome.WON and not answer.repeat:
+            return await self._write_win(terms, buyer_id, quantity, key, answer)
+        if answer.outcome is Outcome.WON:
+            raise Unavailable("Your purchase is still being recorded; please try again in a moment")
+        return await self._refuse(terms, buyer_id, key, answer)
 
     async def aclose(self) -> None:
         """Finish writing the winners already decided (call at shutdown)."""

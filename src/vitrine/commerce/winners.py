@@ -1,43 +1,38 @@
 """Writing flash-deal winners: collected for a few milliseconds, then written in one
 transaction: the deal's `claimed` counter (the database's last guard: `claimed + n <=
-quantity` while the deal is live), then for each winner an order pending payment, its line,
-a held reservation, a "placed" event and the `UNIQUE(deal, buyer)` claim. Answers are
-resolved after the commit, with one deal announcement per batch.
+quantity` while the deal is live), the `UNIQUE(deal, buyer)` claims and one hold per winner
+(`UNIQUE(buyer, key)`), nothing else: the order, its line, its reservation and its history
+are created when the shopper goes on to pay (`win_checkout`), one shopper at a time. Answers
+are resolved after the commit, with one deal announcement per batch.
 
 If a batch fails, its winners are written one by one; one the database refuses gets a
-refusal (or its existing order, for a repeated key) and its unit goes back to the gate."""
+refusal (or its existing hold, for a repeated key) and its unit goes back to the gate."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrine.accounts.models import Merchant
 from vitrine.catalog.models import Product, Variant
 from vitrine.commerce.announce import Announcer, DealState
 from vitrine.commerce.bulk import insert_rows, sqlite_connection, stamp
 from vitrine.commerce.calculations import order_totals
-from vitrine.commerce.errors import DealClosed, SoldOut
+from vitrine.commerce.errors import DealClosed, KeyReused, SoldOut
 from vitrine.commerce.gate import DealGate
 from vitrine.commerce.models import (
     Deal,
     DealClaim,
+    DealHold,
+    DealHoldStatus,
     DealStatus,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-    Reservation,
-    ReservationStatus,
     table_of,
 )
 from vitrine.core.db import Database, Tx
@@ -45,32 +40,22 @@ from vitrine.core.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-_ORDER_COLUMNS = (
-    "merchant_id",
-    "buyer_id",
-    "show_id",
+REMEMBERED_WINS = 100_000
+
+_HOLD_COLUMNS = (
     "deal_id",
+    "variant_id",
+    "buyer_id",
     "idempotency_key",
-    "status",
-    "currency",
+    "quantity",
     "subtotal",
     "shipping",
     "tax",
-    "total",
+    "currency",
     "created_at",
+    "expires_at",
 )
-_NO_ADDRESS = {
-    name: "''"
-    for name in (
-        "ship_name",
-        "ship_line1",
-        "ship_line2",
-        "ship_postal_code",
-        "ship_city",
-        "ship_country",
-        "tracking_number",
-    )
-}
+_HELD = {"status": f"'{DealHoldStatus.HELD.value}'"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +97,20 @@ class DealTerms:
 
 @dataclass(frozen=True, slots=True)
 class DealPurchase:
-    """A won tap: an order pending payment whose unit is held until `hold_expires_at`."""
+    """A won tap: a unit held until `hold_expires_at`; the order (`order_id`) exists once the
+    shopper has gone on to pay (`win_checkout`)."""
 
-    order_id: int
+    hold_id: int
     deal_id: int
     quantity: int
     total: int
     currency: str
     hold_expires_at: datetime
+    order_id: int | None = None
+
+    @property
+    def pay_url(self) -> str:
+        return f"/deals/holds/{self.hold_id}/pay"
 
 
 @dataclass(slots=True)
@@ -161,6 +152,8 @@ class WinnerWriter:
         self._batch_max = batch_max
         self._pending: list[_Win] = []
         self._inflight: dict[tuple[int, str], asyncio.Future[DealPurchase]] = {}
+        # Recent wins, so a retried tap is answered without a query (bounded: oldest go).
+        self._answered: OrderedDict[tuple[int, str], DealPurchase] = OrderedDict()
         self._writer: asyncio.Task[None] | None = None
 
     def write(
@@ -174,9 +167,10 @@ class WinnerWriter:
             self._writer = asyncio.create_task(self._write_loop())
         return future
 
-    def in_flight(self, buyer_id: int, key: str) -> asyncio.Future[DealPurchase] | None:
-        """The pending write of this tap, if it is still being written here."""
-        return self._inflight.get((buyer_id, key))
+    def known(self, buyer_id: int, key: str) -> DealPurchase | asyncio.Future[DealPurchase] | None:
+        """What this instance knows of a won tap: its hold, recently written here, or its
+        pending write; None if neither (won elsewhere, or before a restart)."""
+        return self._answered.get((buyer_id, key)) or self._inflight.get((buyer_id, key))
 
     async def aclose(self) -> None:
         while self._writer is not None:
@@ -211,7 +205,9 @@ class WinnerWriter:
         except IntegrityError:
             await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
             existing = await find_purchase(self._db, win.buyer_id, win.key)
-            if existing is not None:
+            if existing is not None and existing.deal_id != win.terms.id:
+                self._fail(win, KeyReused("This tap's key was already used in another deal"))
+            elif existing is not None:
                 self._resolve(win, existing)
             else:
                 self._fail(win, SoldOut("Sold out"))
@@ -230,6 +226,9 @@ class WinnerWriter:
 
     def _resolve(self, win: _Win, purchase: DealPurchase) -> None:
         self._inflight.pop((win.buyer_id, win.key), None)
+        self._answered[(win.buyer_id, win.key)] = purchase
+        if len(self._answered) > REMEMBERED_WINS:
+            self._answered.popitem(last=False)
         if not win.future.done():
             win.future.set_result(purchase)
 
@@ -277,8 +276,8 @@ class WinnerWriter:
         written = self._clock()
         expires_at = written + self._hold
         now, until = stamp(written, sqlite=sqlite), stamp(expires_at, sqlite=sqlite)
-        placed = OrderStatus.PENDING_PAYMENT.value
-        orders: list[tuple[object, ...]] = []
+        await self._record_claims(tx, batch)
+        holds: list[tuple[object, ...]] = []
         totals: list[int] = []
         for win in batch:
             terms = win.terms
@@ -289,79 +288,38 @@ class WinnerWriter:
                 currency=terms.currency,
             )
             totals.append(order.total)
-            orders.append(
+            holds.append(
                 (
-                    terms.merchant_id,
-                    win.buyer_id,
-                    terms.show_id,
                     terms.id,
+                    terms.variant_id,
+                    win.buyer_id,
                     win.key,
-                    placed,
-                    terms.currency,
+                    win.quantity,
                     order.subtotal,
                     order.shipping,
                     order.tax,
-                    order.total,
+                    terms.currency,
                     now,
+                    until,
                 )
             )
-        await insert_rows(session, table_of(Order), _ORDER_COLUMNS, orders, constants=_NO_ADDRESS)
-        # Read the ids back by (buyer, key): a driver-level insert returns nothing in order.
-        order_ids = await _order_ids(session, [(win.buyer_id, win.key) for win in batch])
-        rows = list(zip(order_ids, batch, strict=True))
-        await insert_rows(
+        inserted = await insert_rows(
             session,
-            table_of(OrderLine),
-            ("order_id", "variant_id", "product_title", "sku", "unit_price", "quantity"),
-            [
-                (
-                    order_id,
-                    win.terms.variant_id,
-                    win.terms.product_title,
-                    win.terms.sku,
-                    win.terms.deal_price,
-                    win.quantity,
-                )
-                for order_id, win in rows
-            ],
+            table_of(DealHold),
+            _HOLD_COLUMNS,
+            holds,
+            constants=_HELD,
+            returning=("buyer_id", "idempotency_key", "id"),
         )
-        held = ReservationStatus.HELD.value
-        await insert_rows(
-            session,
-            table_of(Reservation),
-            (
-                "order_id",
-                "variant_id",
-                "buyer_id",
-                "quantity",
-                "status",
-                "created_at",
-                "expires_at",
-            ),
-            [
-                (order_id, win.terms.variant_id, win.buyer_id, win.quantity, held, now, until)
-                for order_id, win in rows
-            ],
-        )
-        await insert_rows(
-            session,
-            table_of(OrderEvent),
-            ("order_id", "kind", "detail", "actor_user_id", "actor_label", "at"),
-            [
-                (order_id, "placed", f"Won in deal {win.terms.id}", win.buyer_id, "shopper", now)
-                for order_id, win in rows
-            ],
-        )
-        await self._record_claims(tx, batch)
+        ids = {(buyer, key): hold_id for buyer, key, hold_id in inserted}
+        hold_ids = [ids[(win.buyer_id, win.key)] for win in batch]
         by_deal = {win.terms.id: win.terms for win in batch}
         for deal_id, left in remaining.items():
             state = by_deal[deal_id].state(left)
             tx.on_commit(lambda state=state: self._announcer.deal_updated(state))  # type: ignore[misc]
         return [
-            DealPurchase(
-                order_id, win.terms.id, win.quantity, total, win.terms.currency, expires_at
-            )
-            for (order_id, win), total in zip(rows, totals, strict=True)
+            DealPurchase(hold_id, win.terms.id, win.quantity, total, win.terms.currency, expires_at)
+            for hold_id, win, total in zip(hold_ids, batch, totals, strict=True)
         ]
 
     async def _record_claims(self, tx: Tx, batch: list[_Win]) -> None:
@@ -389,48 +347,24 @@ class WinnerWriter:
 
 
 async def find_purchase(db: Database, buyer_id: int, key: str) -> DealPurchase | None:
-    """The order a tap with this key won, if it has been written."""
+    """The hold a tap with this key won, if it has been written."""
     async with db.read() as session:
-        found = await session.execute(
-            select(Order, Reservation.expires_at, OrderLine.quantity)
-            .join(Reservation, Reservation.order_id == Order.id)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.buyer_id == buyer_id, Order.idempotency_key == key)
-            .limit(1)
+        hold = await session.scalar(
+            select(DealHold).where(DealHold.buyer_id == buyer_id, DealHold.idempotency_key == key)
         )
-        row = found.one_or_none()
-    if row is None:
-        return None
-    order, expires_at, quantity = row
-    if order.deal_id is None:
-        return None
-    return DealPurchase(order.id, order.deal_id, quantity, order.total, order.currency, expires_at)
+    return None if hold is None else purchase_of(hold)
 
 
-async def _order_ids(session: AsyncSession, taps: list[tuple[int, str]]) -> list[int]:
-    """The ids of the orders just written for these (buyer, key) pairs, in the same order."""
-    wanted = set(taps)
-    found: dict[tuple[int, str], int] = {}
-    buyers = sorted({buyer for buyer, _ in taps})
-    sync = await sqlite_connection(session)
-    for start in range(0, len(buyers), 900):
-        chunk = buyers[start : start + 900]
-        if sync is not None:
-            places = ", ".join("?" * len(chunk))
-            rows: Iterable[Sequence[Any]] = sync.execute(
-                f"SELECT id, buyer_id, idempotency_key FROM orders WHERE buyer_id IN ({places})",  # noqa: S608
-                chunk,
-            ).fetchall()
-        else:
-            rows = await session.execute(
-                select(Order.id, Order.buyer_id, Order.idempotency_key).where(
-                    Order.buyer_id.in_(chunk)
-                )
-            )
-        for order_id, buyer, key in rows:
-            if (buyer, key) in wanted:
-                found[(buyer, key)] = order_id
-    return [found[tap] for tap in taps]
+def purchase_of(hold: DealHold) -> DealPurchase:
+    return DealPurchase(
+        hold.id,
+        hold.deal_id,
+        hold.quantity,
+        hold.subtotal + hold.shipping + hold.tax,
+        hold.currency,
+        hold.expires_at,
+        hold.order_id,
+    )
 
 
 def terms_of(deal: Deal, product: Product, variant: Variant, merchant: Merchant) -> DealTerms:
