@@ -362,6 +362,7 @@ class DealService:
 
     async def _open_gate(self, terms: DealTerms, *, remaining: int, bought: dict[int, int]) -> None:
         # Answers are kept an hour past the end, so a late retry still gets its own answer.
+        await self._winners.warm_up()
         keep = terms.ends_at + timedelta(hours=1) - self._clock()
         await self._gate.open(
             terms.id,

@@ -15,6 +15,7 @@ from sqlalchemy import DateTime, Enum, MetaData, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -149,6 +150,26 @@ class Database:
         async with _unavailable_on_outage(), lock, self._writer() as session, session.begin():
             tx = Tx(session)
             yield tx
+        await tx._run_hooks()
+
+    async def own_connection(self) -> AsyncConnection:
+        """A connection kept by one long-running writer (`write_on`), out of the pool, so its
+        prepared statements stay warm and it never waits for a pooled one."""
+        engine = (
+            self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
+        )
+        async with _unavailable_on_outage():
+            return await engine.connect()
+
+    @asynccontextmanager
+    async def write_on(self, connection: AsyncConnection) -> AsyncIterator[Tx]:
+        """`write()` on a connection from `own_connection`."""
+        lock: AbstractAsyncContextManager[Any] = self._write_lock or nullcontext()
+        async with _unavailable_on_outage(), lock:
+            session = AsyncSession(bind=connection, expire_on_commit=False)
+            async with session, session.begin():
+                tx = Tx(session)
+                yield tx
         await tx._run_hooks()
 
     async def dispose(self) -> None:
