@@ -34,6 +34,7 @@ from vitrine.commerce.models import (
 )
 from vitrine.commerce.policy import BuyingPolicy
 from vitrine.commerce.reservations import put_back_stock, take_stock
+from vitrine.commerce.win_checkout import order_for_hold
 from vitrine.commerce.winners import (
     DealPurchase,
     DealTerms,
@@ -313,6 +314,10 @@ class DealService:
         if answer.outcome is Outcome.WON:
             raise Unavailable("Your purchase is still being recorded; please try again in a moment")
         return await self._refuse(terms, buyer_id, key, answer)
+
+    async def order_for_hold(self, actor: Actor, hold_id: int) -> int:
+        """The order of a won hold, created the first time the shopper goes on to pay."""
+        return await order_for_hold(self._db, actor, hold_id)
 
     async def aclose(self) -> None:
         """Finish writing the winners already decided (call at shutdown)."""

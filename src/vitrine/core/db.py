@@ -4,6 +4,7 @@ side effects (events to viewers, emails) run only once the transaction has commi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -135,6 +136,7 @@ class Database:
             )
             self._write_lock = None
             writer = self.engine
+        self._own: set[AsyncConnection] = set()  # closed by dispose(), whoever forgot
         self._reader = async_sessionmaker(self.engine, expire_on_commit=False)
         self._writer = async_sessionmaker(writer, expire_on_commit=False)
 
@@ -159,7 +161,9 @@ class Database:
             self.engine.execution_options(sqlite_begin="IMMEDIATE") if self.sqlite else self.engine
         )
         async with _unavailable_on_outage():
-            return await engine.connect()
+            connection = await engine.connect()
+        self._own.add(connection)
+        return connection
 
     @asynccontextmanager
     async def write_on(self, connection: AsyncConnection) -> AsyncIterator[Tx]:
@@ -173,6 +177,10 @@ class Database:
         await tx._run_hooks()
 
     async def dispose(self) -> None:
+        for connection in list(self._own):  # writers that were never closed
+            with contextlib.suppress(Exception):
+                await connection.close()
+        self._own.clear()
         await self.engine.dispose()
 
 

@@ -23,19 +23,18 @@ async def test_a_deal_win_is_paid_with_the_test_card_and_the_merchant_sees_its_c
         duration_s=120,
     )
     won = await shop.deals.buy(shopper, deal.deal_id, idempotency_key="tap", platform="ios")
+    order_id = await shop.deals.order_for_hold(shopper, won.hold_id)
 
     with pytest.raises(ValidationFailed, match="Add a shipping address before paying"):
-        await shop.payments.pay(
-            shopper, won.order_id, card_number=TestCards.SUCCEEDS, platform="ios"
-        )
-    await shop.orders.set_shipping_address(shopper, won.order_id, HOME)
+        await shop.payments.pay(shopper, order_id, card_number=TestCards.SUCCEEDS, platform="ios")
+    await shop.orders.set_shipping_address(shopper, order_id, HOME)
     paid = await shop.payments.pay(
-        shopper, won.order_id, card_number=TestCards.SUCCEEDS, platform="ios"
+        shopper, order_id, card_number=TestCards.SUCCEEDS, platform="ios"
     )
 
     assert paid.order_status == OrderStatus.PAID
     (listed,) = await shop.orders.merchant_orders(shop.owner, shop.merchant_id)
-    assert (listed.id, listed.deal_id, listed.total) == (won.order_id, deal.deal_id, 2_000)
+    assert (listed.id, listed.deal_id, listed.total) == (order_id, deal.deal_id, 2_000)
     async with db.read() as session:
         entries = (await session.scalars(select(LedgerEntry.amount).order_by(LedgerEntry.id))).all()
     assert entries == [2_000, 300, 1_700]

@@ -12,7 +12,7 @@ from tests.integration.commerce.shop import open_shop
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.errors import SoldOut
 from vitrine.commerce.gate import GateAnswer, Outcome, RedisDealGate
-from vitrine.commerce.models import Order
+from vitrine.commerce.models import DealHold
 from vitrine.core.db import Database
 
 pytestmark = [
@@ -110,7 +110,7 @@ async def test_two_instances_sharing_redis_sell_a_deal_without_overselling(db: D
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 8
     assert sum(1 for r in results if isinstance(r, SoldOut)) == 22
     async with db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Order)) == 8
+        assert await session.scalar(select(func.count()).select_from(DealHold)) == 8
     await first_gate.close(deal.deal_id)
     await first_gate.aclose()
     await second_gate.aclose()

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from vitrine.accounts import merchants
 from vitrine.commerce.models import OrderStatus, PaymentStatus
 from vitrine.commerce.payments import PaymentOutcome
-from vitrine.commerce.win_checkout import order_for_hold
 from vitrine.core.errors import Conflict, NotFound, ValidationFailed, VitrineError
 from vitrine.shows import listing
 from vitrine.shows.models import Show, ShowStatus
@@ -140,7 +139,7 @@ async def pay_order(request: Request[Any, Any, Any], order_id: int) -> Response[
 async def pay_for_deal(request: Request[Any, Any, Any], hold_id: FromPath[int]) -> Response[Any]:
     """A won deal's way to payment: its order is created now (once), then its pay page."""
     services = services_of(request)
-    order_id = await order_for_hold(services.db, await page_actor(request), hold_id)
+    order_id = await services.deals.order_for_hold(await page_actor(request), hold_id)
     query = f"?{request.url.query}" if request.url.query else ""
     return Redirect(f"/orders/{order_id}/pay{query}", status_code=303)
 
@@ -149,7 +148,7 @@ async def pay_for_deal(request: Request[Any, Any, Any], hold_id: FromPath[int]) 
 async def pay_deal_now(request: Request[Any, Any, Any], hold_id: FromPath[int]) -> Response[Any]:
     """Paying straight from the deal card: the order is created (once), then charged."""
     services = services_of(request)
-    order_id = await order_for_hold(services.db, await page_actor(request), hold_id)
+    order_id = await services.deals.order_for_hold(await page_actor(request), hold_id)
     return await pay_order(request, order_id)
 
 
