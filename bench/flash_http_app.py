@@ -7,7 +7,6 @@ same process, behind the same session cookie and CSRF check.
 
 from __future__ import annotations
 
-import gc
 from typing import Any
 
 from litestar import Litestar, Request, Response, post
@@ -80,7 +79,4 @@ async def peer_buy(request: Request[Any, Any, Any], variant_id: FromPath[int]) -
 
 
 def make_app() -> Litestar:
-    app = create_app(load_settings(), extra_routes=[peer_buy])
-    gc.collect()
-    gc.freeze()
-    return app
+    return create_app(load_settings(), extra_routes=[peer_buy])

@@ -108,7 +108,7 @@ async def running(
         await notifier.show_changed(show)
 
     lifecycle = ShowLifecycle(db, on_change=show_changed)
-    commerce = _commerce(settings, db, channel, redis_client)
+    commerce = _commerce(settings, db, channel, redis_client, limiter)
     snapshots.deals_of.append(lambda show_id: live_deals(db, show_id))
     views = ViewRecorder(db)
     services = Services(
@@ -233,7 +233,11 @@ async def start_demo_source(services: Services) -> DemoSource | None:
 
 
 def _commerce(
-    settings: Settings, db: Database, channel: LiveChannel, redis_client: aioredis.Redis | None
+    settings: Settings,
+    db: Database,
+    channel: LiveChannel,
+    redis_client: aioredis.Redis | None,
+    limiter: RateLimiter,
 ) -> dict[str, Any]:
     """Buying: one announcer onto the live channel, one gate (Redis when several instances run),
     the test card gateway calling back our own webhook as a real gateway would."""
@@ -265,7 +269,7 @@ def _commerce(
         "ledger": LedgerService(db),
         "clicks": ExternalClicks(db),
         "reservations": ReservationService(db, announcer),
-        "deals": DealService(db, gate, announcer, hold=hold, buying=buying),
+        "deals": DealService(db, gate, announcer, hold=hold, buying=buying, limiter=limiter),
         "deal_gate": gate,
         "payment_provider": provider,
     }

@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = tuple[Any, ...]
@@ -76,6 +78,14 @@ async def insert_rows(
         await driver.execute(sql, *arrays)
         return []
     return [tuple(record) for record in await driver.fetch(sql, *arrays)]
+
+
+# A constraint refusal as it surfaces here: through SQLAlchemy, or straight from the driver.
+CONSTRAINT_REFUSED: tuple[type[Exception], ...] = (
+    IntegrityError,
+    sqlite3.IntegrityError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+)
 
 
 async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:

@@ -44,8 +44,15 @@ from vitrine.commerce.winners import (
 )
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database, Tx
-from vitrine.core.errors import NotAllowed, NotFound, Unavailable, ValidationFailed
+from vitrine.core.errors import (
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    ValidationFailed,
+)
 from vitrine.core.money import format_amount
+from vitrine.core.ratelimit import RateLimiter
 from vitrine.shows.models import Show, ShowHost, ShowStatus
 
 log = logging.getLogger(__name__)
@@ -53,6 +60,8 @@ log = logging.getLogger(__name__)
 MIN_DURATION_S = 10
 MAX_DURATION_S = 60 * 60
 MAX_KEY_LENGTH = 64
+TAP_BURST = 20  # taps one shopper may make at once on deals, then
+TAP_WINDOW_S = 10.0  # ... one every TAP_WINDOW_S / TAP_BURST seconds (2 a second)
 
 
 class DealService:
@@ -69,7 +78,9 @@ class DealService:
         batch_max: int = 1_000,
         grace: timedelta = timedelta(seconds=2),
         write_waits: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0),
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self._limiter = limiter
         self._write_waits = write_waits
         self._db = db
         self._gate = gate
@@ -232,6 +243,8 @@ class DealService:
         self._buying.check(platform)
         buyer_id = actor.require_signed_in()
         key = _check_key(idempotency_key)
+        if self._limiter is not None:
+            await self._keep_pace(self._limiter, buyer_id)
         if quantity < 1:
             raise ValidationFailed({"quantity": "Buy at least 1"})
         terms = self._terms.get(deal_id) or await self._terms_for(deal_id)
@@ -259,6 +272,15 @@ class DealService:
                 return await self._answer_again(terms, buyer_id, quantity, key)
             return await self._write_win(terms, buyer_id, quantity, key, answer)
         return await self._refuse(terms, buyer_id, key, answer)
+
+    async def _keep_pace(self, limiter: RateLimiter, buyer_id: int) -> None:
+        # A person taps a few times; a script taps thousands. Past the burst, 2 a second.
+        wait = await limiter.hit(f"deal-taps:{buyer_id}", limit=TAP_BURST, window_s=TAP_WINDOW_S)
+        if wait:
+            raise RateLimited(
+                f"Too many taps; wait {math.ceil(wait)} s and try again",
+                retry_after_s=math.ceil(wait),
+            )
 
     async def _refuse(
         self, terms: DealTerms, buyer_id: int, key: str, answer: GateAnswer

@@ -21,13 +21,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vitrine.accounts.models import Merchant
 from vitrine.catalog.models import Product, Variant
 from vitrine.commerce.announce import Announcer, DealState
-from vitrine.commerce.bulk import insert_rows, sqlite_connection, stamp
+from vitrine.commerce.bulk import CONSTRAINT_REFUSED, insert_rows, sqlite_connection, stamp
 from vitrine.commerce.calculations import Totals, order_totals
 from vitrine.commerce.errors import DealClosed, KeyReused, SoldOut
 from vitrine.commerce.gate import DealGate
@@ -295,7 +294,7 @@ class WinnerWriter:
         try:
             async with self._db.write() as tx:
                 (purchase,) = await self._insert_wins(tx, [win])
-        except IntegrityError:
+        except CONSTRAINT_REFUSED:
             await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
             existing = await find_purchase(self._db, win.buyer_id, win.key)
             if existing is not None and existing.deal_id != win.terms.id:

@@ -5,8 +5,14 @@ from sqlalchemy import func, select
 
 from tests.integration.commerce.shop import Shop, open_shop
 from vitrine.accounts.actor import GUEST, Actor
-from vitrine.commerce.deals import DealService
-from vitrine.commerce.errors import BuyingNotAvailable, DealClosed, LimitReached, SoldOut
+from vitrine.commerce.deals import TAP_BURST, DealService
+from vitrine.commerce.errors import (
+    BuyingNotAvailable,
+    DealClosed,
+    KeyReused,
+    LimitReached,
+    SoldOut,
+)
 from vitrine.commerce.gate import MemoryDealGate
 from vitrine.commerce.models import (
     Deal,
@@ -20,7 +26,8 @@ from vitrine.commerce.models import (
 from vitrine.commerce.policy import BuyingPolicy
 from vitrine.commerce.winners import DealPurchase
 from vitrine.core.db import Database
-from vitrine.core.errors import NotAllowed, NotSignedIn, ValidationFailed
+from vitrine.core.errors import NotAllowed, NotSignedIn, RateLimited, ValidationFailed
+from vitrine.core.ratelimit import MemoryRateLimiter
 
 
 async def count(db: Database, model: type) -> int:
@@ -341,3 +348,55 @@ async def test_guests_must_sign_in_to_buy(db: Database) -> None:
 
     with pytest.raises(NotSignedIn):
         await shop.deals.buy(Actor(), deal.deal_id, idempotency_key="k", platform="ios")
+
+
+async def test_one_key_sent_again_in_another_deal_is_refused(db: Database) -> None:
+    shop = await open_shop(db, stock=10)
+    (shopper,) = await shop.add_shoppers(1)
+    first = await shop.deals.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=2,
+        duration_s=60,
+    )
+    won = await shop.deals.buy(shopper, first.deal_id, idempotency_key="k", platform="ios")
+    await shop.deals.end_deal(shop.owner, first.deal_id)
+    second = await shop.deals.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=2,
+        duration_s=60,
+    )
+
+    with pytest.raises(KeyReused, match="already used in another deal"):
+        await shop.deals.buy(shopper, second.deal_id, idempotency_key="k", platform="ios")
+    assert (await shop.deals.deal_state(second.deal_id)).remaining == 2
+    assert won.deal_id == first.deal_id
+
+
+async def test_a_shopper_tapping_faster_than_a_person_is_told_to_wait(db: Database) -> None:
+    shop = await open_shop(db, stock=10)
+    (shopper,) = await shop.add_shoppers(1)
+    paced = DealService(
+        db, MemoryDealGate(), shop.announcer, clock=shop.clock, limiter=MemoryRateLimiter()
+    )
+    deal = await paced.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=1,
+        duration_s=60,
+    )
+    await paced.buy(shopper, deal.deal_id, idempotency_key="win", platform="ios")
+    for tap in range(TAP_BURST - 1):
+        with pytest.raises(LimitReached):
+            await paced.buy(shopper, deal.deal_id, idempotency_key=f"t{tap}", platform="ios")
+
+    with pytest.raises(RateLimited, match="Too many taps; wait 1 s and try again"):
+        await paced.buy(shopper, deal.deal_id, idempotency_key="one-more", platform="ios")
+    await paced.aclose()
