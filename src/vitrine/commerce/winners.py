@@ -162,6 +162,7 @@ class WinnerWriter:
         self._answered: OrderedDict[tuple[int, str], DealPurchase] = OrderedDict()
         self._writer: asyncio.Task[None] | None = None
         self._connection: AsyncConnection | None = None
+        self._using_connection = asyncio.Lock()  # one statement at a time on it
 
     def write(
         self, terms: DealTerms, buyer_id: int, quantity: int, key: str, bought_before: int
@@ -182,9 +183,10 @@ class WinnerWriter:
     async def aclose(self) -> None:
         while self._writer is not None:
             await asyncio.shield(self._writer)
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await connection.close()
+        async with self._using_connection:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
     async def _write_loop(self) -> None:
         try:
@@ -192,7 +194,8 @@ class WinnerWriter:
                 await asyncio.sleep(self._window)
                 batch = self._pending[: self._batch_max]
                 del self._pending[: self._batch_max]
-                await self._write_batch(batch)
+                async with self._using_connection:
+                    await self._write_batch(batch)
         finally:
             self._writer = None
 
@@ -200,15 +203,16 @@ class WinnerWriter:
         """Open the writer's own connection and, on PostgreSQL, run the batch statement once
         on nothing, so a deal's first batch pays neither for connecting nor for preparing
         (asyncpg looks the array types up once per connection)."""
-        if self._connection is not None:
-            return
-        try:
-            async with self._writing() as tx:
-                await tx.session.execute(select(1))
-            if not self._db.sqlite:
-                await self._one_statement(_NO_DEAL, [])  # deal -1: changes nothing
-        except Exception:
-            log.warning("could not warm up the deal writer", exc_info=True)
+        async with self._using_connection:
+            if self._connection is not None:
+                return
+            try:
+                async with self._writing() as tx:
+                    await tx.session.execute(select(1))
+                if not self._db.sqlite:
+                    await self._one_statement(_NO_DEAL, [])  # deal -1: changes nothing
+            except Exception:
+                log.warning("could not warm up the deal writer", exc_info=True)
 
     @asynccontextmanager
     async def _writing(self) -> AsyncIterator[Tx]:
