@@ -157,7 +157,7 @@ async def _start_server(url: str, data_dir: Path, port: int, secret: str) -> Any
         "-m",
         "uvicorn",
         "--factory",
-        os.environ.get("FLASH_APP", "flash_http_app:make_app"),
+        "flash_http_app:make_app",
         "--app-dir",
         str(BENCH),
         "--host",

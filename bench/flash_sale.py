@@ -5,6 +5,10 @@ what most shops do: one locked transaction per request (SELECT … FOR UPDATE on
 row, insert the order, update the stock; BEGIN IMMEDIATE on SQLite), in the same run, on
 SQLite and on PostgreSQL (with VITRINE_TEST_POSTGRES_URL or --postgres URL).
 
+Then the HTTP case (`flash_http.py`): one real web process (uvicorn running the Vitrine app)
+and wrk tapping the deal's Buy as signed-in shoppers for 10 s, then the peer's route in the
+same process.
+
 Prints one JSON array, one object per database.
 
     .venv/bin/python bench/flash_sale.py                 # 1,000 units, 50,000 buyers + 1,000 retries
