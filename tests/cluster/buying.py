@@ -46,10 +46,13 @@ async def _retrying(send: Callable[[], Any]) -> tuple[httpx.Response | None, lis
     return None, statuses
 
 
-async def buy_and_pay(shopper: Person, deal_id: int, *, answered: Callable[[], None]) -> Tap:
-    """Log in, tap Buy once (retrying the same key), and pay for a win."""
+async def buy_and_pay(
+    shopper: Person, deal_id: int, *, answered: Callable[[], None], log_in: bool = True
+) -> Tap:
+    """Log in (unless done already), tap Buy once (retrying the same key), and pay for a win."""
     tap = Tap(shopper.email)
-    await shopper.log_in()
+    if log_in:
+        await shopper.log_in()
     key = f"tap-{shopper.email}"
     answer, statuses = await _retrying(
         lambda: shopper.act(f"/deals/{deal_id}/buy", {"idempotency_key": key})

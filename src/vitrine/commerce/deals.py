@@ -25,7 +25,7 @@ from vitrine.accounts.actor import Actor
 from vitrine.accounts.models import Merchant
 from vitrine.catalog.models import Product, ProductStatus, Variant
 from vitrine.commerce.announce import Announcer, DealState
-from vitrine.commerce.errors import DealClosed, LimitReached, SoldOut
+from vitrine.commerce.errors import DealClosed, DealsPaused, LimitReached, SoldOut
 from vitrine.commerce.gate import DealGate, GateAnswer, MemoryDealGate, Outcome
 from vitrine.commerce.models import (
     Deal,
@@ -275,7 +275,13 @@ class DealService:
 
     async def _keep_pace(self, limiter: RateLimiter, buyer_id: int) -> None:
         # A person taps a few times; a script taps thousands. Past the burst, 2 a second.
-        wait = await limiter.hit(f"deal-taps:{buyer_id}", limit=TAP_BURST, window_s=TAP_WINDOW_S)
+        try:
+            wait = await limiter.hit(
+                f"deal-taps:{buyer_id}", limit=TAP_BURST, window_s=TAP_WINDOW_S
+            )
+        except Unavailable as error:
+            # The limits' Redis is the gate's: say what the gate would say.
+            raise DealsPaused() from error
         if wait:
             raise RateLimited(
                 f"Too many taps; wait {math.ceil(wait)} s and try again",
