@@ -32,4 +32,5 @@ def test_the_flash_sale_benchmark_runs_and_oversells_nothing() -> None:
         assert (result["http_oversold"], result["peer_http_oversold"]) == (0, 0)
         assert result["http_attempts_per_s"] > 0 and result["peer_http_attempts_per_s"] > 0
         assert result["http_socket_errors"] == 0
-        assert set(result["http_statuses"]) <= {"201", "409"}, result["http_statuses"]
+        # won, sold out, or (200 shoppers tapping for a second) told to slow down
+        assert set(result["http_statuses"]) <= {"201", "409", "429"}, result["http_statuses"]
