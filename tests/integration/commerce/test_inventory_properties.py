@@ -59,9 +59,9 @@ async def where_the_units_are(shop: Shop) -> tuple[int, int, int, int]:
         held = int(await session.scalar(held_or_sold(ReservationStatus.HELD)) or 0)
         held += int(
             await session.scalar(
-                select(func.coalesce(func.sum(DealHold.quantity), 0)).where(
-                    DealHold.status == DealHoldStatus.HELD
-                )
+                select(func.coalesce(func.sum(DealHold.quantity), 0))
+                .join(Deal, Deal.id == DealHold.deal_id)
+                .where(Deal.merchant_id == shop.merchant_id, DealHold.status == DealHoldStatus.HELD)
             )
             or 0
         )
