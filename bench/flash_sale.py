@@ -5,6 +5,10 @@ what most shops do: one locked transaction per request (SELECT … FOR UPDATE on
 row, insert the order, update the stock; BEGIN IMMEDIATE on SQLite), in the same run, on
 SQLite and on PostgreSQL (with VITRINE_TEST_POSTGRES_URL or --postgres URL).
 
+Then the HTTP case (`flash_http.py`): one real web process (uvicorn running the Vitrine app)
+and wrk tapping the deal's Buy as signed-in shoppers for 10 s, then the peer's route in the
+same process.
+
 Prints one JSON array, one object per database.
 
     .venv/bin/python bench/flash_sale.py                 # 1,000 units, 50,000 buyers + 1,000 retries
@@ -30,6 +34,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from flash_http import http_case
 from scratch import scratch_postgres
 from vitrine.accounts.actor import Actor
 from vitrine.accounts.models import MemberRole, Merchant, MerchantStatus, User
@@ -38,7 +43,8 @@ from vitrine.commerce.announce import RecordingAnnouncer
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.errors import SoldOut
 from vitrine.commerce.gate import MemoryDealGate
-from vitrine.commerce.models import Order, table_of
+from vitrine.commerce.models import DealHold, Order, table_of
+from vitrine.commerce.win_checkout import order_for_hold
 from vitrine.core.db import Database, async_url
 from vitrine.core.errors import VitrineError
 from vitrine.models import Base
@@ -231,6 +237,12 @@ async def run_vitrine(
     taps = schedule(seeded.buyer_ids, retries=retries, window_s=window, rng=rng)
     tally = await drive(taps, buy)
     await service.aclose()
+    # After the rush, each winner goes on to pay: its order is created then (not timed).
+    async with db.read() as session:
+        holds = (await session.execute(select(DealHold.id, DealHold.buyer_id))).all()
+    for hold_id, buyer in holds:
+        await order_for_hold(db, actors[buyer], hold_id)
+        await order_for_hold(db, actors[buyer], hold_id)  # a second visit: the same order
     async with db.read() as session:
         orders = await session.scalar(select(func.count()).select_from(Order)) or 0
         buyers_with_orders = (
@@ -240,7 +252,8 @@ async def run_vitrine(
     await db.dispose()
     return {
         "orders": orders,
-        "oversold": max(0, orders - units) + (1 if (stock or 0) < 0 else 0),
+        "holds": len(holds),
+        "oversold": max(0, orders - units, len(holds) - units) + (1 if (stock or 0) < 0 else 0),
         "duplicate_orders": orders - buyers_with_orders,
         "winners": len(tally.won_ms),
         "winners_p99_ms": _p99(tally.won_ms),
@@ -371,7 +384,9 @@ class _nolock:
         return None
 
 
-async def bench_database(name: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
+async def bench_database(
+    name: str, url: str, args: argparse.Namespace, fresh: Any
+) -> dict[str, Any]:
     rng = random.Random(args.seed)
     vitrine = await run_vitrine(
         url,
@@ -420,11 +435,26 @@ async def bench_database(name: str, url: str, args: argparse.Namespace) -> dict[
             if peer and vitrine["last_answer_s"]
             else None
         ),
-        # The HTTP case needs buying routes in the web app, which do not exist yet.
         "http_attempts_per_s": None,
         "http_p99_ms": None,
         "peer_http_attempts_per_s": None,
     }
+    if not args.no_http:
+        # A fresh database for the HTTP case, migrated as `vitrine serve` does.
+        http_url, drop = await fresh(url)
+        try:
+            result |= await http_case(
+                http_url,
+                seed=seed,
+                units=args.units,
+                shoppers=args.http_shoppers,
+                seconds=args.http_seconds,
+                connections=args.http_connections,
+                threads=args.http_threads,
+                deal_price=DEAL_PRICE,
+            )
+        finally:
+            await drop()
     return result
 
 
@@ -436,6 +466,11 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--postgres", default=os.environ.get("VITRINE_TEST_POSTGRES_URL", ""))
     parser.add_argument("--smoke", action="store_true", help="a tiny run for the test suite")
     parser.add_argument("--no-peer", action="store_true")
+    parser.add_argument("--no-http", action="store_true", help="skip the HTTP case")
+    parser.add_argument("--http-seconds", type=float, default=10.0)
+    parser.add_argument("--http-connections", type=int, default=64)
+    parser.add_argument("--http-threads", type=int, default=1)
+    parser.add_argument("--http-shoppers", type=int, default=20_000)
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--batch-window-ms", type=float, default=2.0)
@@ -446,15 +481,27 @@ async def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     if args.smoke:
         args.units, args.buyers, args.retries, args.window = 20, 400, 40, 0.2
+        args.http_seconds, args.http_connections, args.http_shoppers = 1.0, 8, 200
     results = []
     with tempfile.TemporaryDirectory() as scratch:
         if args.only in (None, "sqlite"):
             url = f"sqlite+aiosqlite:///{Path(scratch) / 'flash.db'}"
-            results.append(await bench_database("sqlite", url, args))
+
+            async def fresh_sqlite(_: str) -> tuple[str, Any]:
+                async def keep() -> None:
+                    return None
+
+                return f"sqlite+aiosqlite:///{Path(scratch) / 'flash_http.db'}", keep
+
+            results.append(await bench_database("sqlite", url, args, fresh_sqlite))
     if args.postgres and args.only in (None, "postgresql"):
         url, drop = await scratch_postgres(args.postgres)
+
+        async def fresh_postgres(_: str) -> tuple[str, Any]:
+            return await scratch_postgres(args.postgres)
+
         try:
-            results.append(await bench_database("postgresql", url, args))
+            results.append(await bench_database("postgresql", url, args, fresh_postgres))
         finally:
             await drop()
     print(json.dumps(results, indent=2))

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import redis.asyncio as aioredis
 
+from vitrine.accounts.session_cache import SessionCache
 from vitrine.analytics.recorder import ViewRecorder
 from vitrine.catalog.csv_import import CatalogImports, fail_interrupted_imports
 from vitrine.chat.service import ChatService
@@ -107,7 +108,7 @@ async def running(
         await notifier.show_changed(show)
 
     lifecycle = ShowLifecycle(db, on_change=show_changed)
-    commerce = _commerce(settings, db, channel, redis_client)
+    commerce = _commerce(settings, db, channel, redis_client, limiter)
     snapshots.deals_of.append(lambda show_id: live_deals(db, show_id))
     views = ViewRecorder(db)
     services = Services(
@@ -126,6 +127,7 @@ async def running(
         imports=CatalogImports(db),
         notifier=notifier,
         views=views,
+        sessions=SessionCache(db),
     )
     # An import cut off by a restart can never finish: say so on its page.
     await fail_interrupted_imports(db, started_before=utc_now())
@@ -231,7 +233,11 @@ async def start_demo_source(services: Services) -> DemoSource | None:
 
 
 def _commerce(
-    settings: Settings, db: Database, channel: LiveChannel, redis_client: aioredis.Redis | None
+    settings: Settings,
+    db: Database,
+    channel: LiveChannel,
+    redis_client: aioredis.Redis | None,
+    limiter: RateLimiter,
 ) -> dict[str, Any]:
     """Buying: one announcer onto the live channel, one gate (Redis when several instances run),
     the test card gateway calling back our own webhook as a real gateway would."""
@@ -263,7 +269,7 @@ def _commerce(
         "ledger": LedgerService(db),
         "clicks": ExternalClicks(db),
         "reservations": ReservationService(db, announcer),
-        "deals": DealService(db, gate, announcer, hold=hold, buying=buying),
+        "deals": DealService(db, gate, announcer, hold=hold, buying=buying, limiter=limiter),
         "deal_gate": gate,
         "payment_provider": provider,
     }

@@ -209,16 +209,17 @@ async def test_a_flash_deal_tap_is_one_order_per_key_losers_hear_sold_out_and_th
     first = await post_json(browser, f"/deals/{deal_id}/buy", {"idempotency_key": "tap-1"})
     double = await post_json(browser, f"/deals/{deal_id}/buy", {"idempotency_key": "tap-1"})
     loser = await post_json(other_browser, f"/deals/{deal_id}/buy", {"idempotency_key": "tap-9"})
-    order_id = first[1]["order_id"]
-    no_card = await post_json(browser, f"/orders/{order_id}/pay", {**ADDRESS, "card_number": ""})
-    paid = await post_json(
-        browser, f"/orders/{order_id}/pay", {**ADDRESS, "card_number": "4242424242424242"}
-    )
+    pay_url = first[1]["pay_url"]
+    no_card = await post_json(browser, pay_url, {**ADDRESS, "card_number": ""})
+    paid = await post_json(browser, pay_url, {**ADDRESS, "card_number": "4242424242424242"})
+    page = await browser.get(pay_url, follow_redirects=False)
 
     assert first[0] == 201
     assert first[1]["total_text"] == "27.80 EUR"  # 19.00 + 5.00 shipping + 20 % tax
-    assert first[1]["pay_url"] == f"/orders/{order_id}/pay"
+    assert pay_url == f"/deals/holds/{first[1]['hold_id']}/pay"
+    assert first[1]["order_id"] is None  # the order is created on the way to payment
     assert double == first
+    assert page.headers["location"] == f"/orders/{paid[1]['order_id']}/pay"
     assert loser[0] == 409 and loser[1]["detail"] == "Sold out"
     assert no_card[0] == 422 and no_card[1]["errors"] == {"card_number": "Enter a card number"}
     assert paid[0] == 200

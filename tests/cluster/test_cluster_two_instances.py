@@ -129,7 +129,7 @@ async def test_a_card_charged_on_one_instance_is_confirmed_on_the_other(shop: Sh
     # then the payment went through and the order is paid
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["payment_status"] == "succeeded"
-    order_id = won.json()["order_id"]
+    order_id = asked.json()["order_id"]  # the win became an order on the way to payment
     for _ in range(120):  # the gateway's webhook arrives through nginx, at either instance
         sold = await orders_of_deal(shop.cluster, deal_id)
         if [unit.status for unit in sold] == [OrderStatus.PAID]:

@@ -115,6 +115,9 @@ EXPECTED: dict[str, str] = {
     "GET /orders/{order_id:int}/pay": ORDER,  # paid already: sent on to the order
     "GET /orders/{order_id:int}/status": "N   N   N   A   N   A   N   A   A",
     "POST /orders/{order_id:int}/pay": "N   N   N   A   N   N   N   N   N",
+    # a won deal's way to payment: its buyer only (the order is created then)
+    "GET /deals/holds/{hold_id:int}/pay": "L   L   L   A   N   N   N   N   N",
+    "POST /deals/holds/{hold_id:int}/pay": "L   L   L   A   N   N   N   N   N",
     "POST /orders/{order_id:int}/cancel": "L   L   L   A   N   F   N   A   A",
     "POST /payments/{payment_id:int}/confirm": "L   L   L   A   N   N   N   N   N",
     # applying, and the brand's back office

@@ -138,6 +138,17 @@ async def build_world(
     world = World(db=db, browsers=browsers, tokens={}, ids={}, emails=emails)
     await world.log_in_again()
     order_id = await _paid_order(browsers["shopper"], shop.show_id, shop.scarf_s)
+    tapped = await browsers["shopper"].request(
+        "POST",
+        f"/deals/{deal_id}/buy",
+        data={"idempotency_key": "world-tap"},
+        headers={
+            "accept": "application/json",
+            "x-csrf-token": browsers["shopper"].cookies.get("vitrine_csrf") or "",
+        },
+    )
+    assert tapped.status_code == 201, tapped.text
+    hold_id = tapped.json()["hold_id"]
     staff = browsers["staff"]
     base = f"/manage/{shop.merchant_id}/catalog"
     secret_product = await staff.submit(
@@ -216,6 +227,7 @@ async def build_world(
         "lineup_product_id": shop.scarf_id,
         "unhosted_show_id": others_show.id,  # Northwind's, but the creator does not host it
         "deal_id": deal_id,
+        "hold_id": hold_id,
         "order_id": order_id,
         "payment_id": payment_id,
         "message_id": message_id,

@@ -128,20 +128,35 @@ async def log_out(db: Database, token: str) -> None:
 
 
 async def actor_for_session(db: Database, token: str | None) -> Actor:
-    """The person behind a session cookie, with their roles; a guest when it is unknown or old."""
+    """The person behind a session cookie, with their roles; a guest when it is unknown or old.
+    One query (session, user and memberships joined): every page and tap starts here."""
     if not token:
         return GUEST
     async with db.read() as session:
-        row = (
+        rows = (
             await session.execute(
-                select(User, UserSession.expires_at)
+                select(
+                    User.id,
+                    User.display_name,
+                    User.is_operator,
+                    UserSession.expires_at,
+                    Membership.merchant_id,
+                    Membership.role,
+                )
                 .join(UserSession, UserSession.user_id == User.id)
+                .outerjoin(Membership, Membership.user_id == User.id)
                 .where(UserSession.token_hash == digest(token))
             )
-        ).first()
-        if row is None or row[1] <= utc_now():
-            return GUEST
-        return await actor_for_user(session, row[0])
+        ).all()
+    if not rows or rows[0].expires_at <= utc_now():
+        return GUEST
+    first = rows[0]
+    return Actor(
+        user_id=first.id,
+        display_name=first.display_name,
+        is_operator=first.is_operator,
+        memberships={row.merchant_id: row.role for row in rows if row.merchant_id is not None},
+    )
 
 
 async def actor_for_user(session: AsyncSession, user: User) -> Actor:

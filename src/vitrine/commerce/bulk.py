@@ -20,8 +20,10 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = tuple[Any, ...]
@@ -43,22 +45,47 @@ async def insert_rows(
     rows: Sequence[Row],
     *,
     constants: Mapping[str, str] | None = None,
-) -> None:
+    returning: Sequence[str] = (),
+) -> list[Row]:
     """INSERT `rows` (values for `columns`, in order) plus `constants` (SQL literals the
-    caller controls, for columns every row shares) into `table`."""
+    caller controls, for columns every row shares) into `table`; the `returning` columns of
+    the rows inserted, in no particular order."""
     if not rows:
-        return
-    literal = dict(constants or {})
+        return []
+    literal = tuple(dict(constants or {}).items())
+    back = tuple(returning)
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     driver: Any = raw.driver_connection
     if connection.dialect.name == "sqlite":
-        await driver.executemany(
-            _sqlite_insert(table, tuple(columns), tuple(literal.items())), rows
-        )
-    else:
-        arrays = [list(values) for values in zip(*rows, strict=True)]
-        await driver.execute(_unnest_insert(table, tuple(columns), tuple(literal.items())), *arrays)
+        if not back:
+            await driver.executemany(_sqlite_insert(table, tuple(columns), literal), rows)
+            return []
+        sync = _sqlite_in_this_thread(driver)
+        if sync is None:
+            raise RuntimeError("RETURNING needs the sqlite3 connection itself")
+        # executemany discards RETURNING rows: multi-row VALUES, within SQLite's variable limit.
+        found: list[Row] = []
+        step = max(1, 30_000 // len(columns))
+        for start in range(0, len(rows), step):
+            chunk = rows[start : start + step]
+            sql = _sqlite_insert(table, tuple(columns), literal, len(chunk), back)
+            found.extend(sync.execute(sql, [value for row in chunk for value in row]).fetchall())
+        return found
+    arrays = [list(values) for values in zip(*rows, strict=True)]
+    sql = _unnest_insert(table, tuple(columns), literal, back)
+    if not back:
+        await driver.execute(sql, *arrays)
+        return []
+    return [tuple(record) for record in await driver.fetch(sql, *arrays)]
+
+
+# A constraint refusal as it surfaces here: through SQLAlchemy, or straight from the driver.
+CONSTRAINT_REFUSED: tuple[type[Exception], ...] = (
+    IntegrityError,
+    sqlite3.IntegrityError,
+    asyncpg.exceptions.IntegrityConstraintViolationError,
+)
 
 
 async def sqlite_connection(session: AsyncSession) -> sqlite3.Connection | None:
@@ -79,19 +106,28 @@ def _sqlite_in_this_thread(driver: Any) -> sqlite3.Connection | None:
 
 @cache
 def _sqlite_insert(
-    table: Table, columns: tuple[str, ...], literal: tuple[tuple[str, str], ...]
+    table: Table,
+    columns: tuple[str, ...],
+    literal: tuple[tuple[str, str], ...],
+    count: int = 1,
+    returning: tuple[str, ...] = (),
 ) -> str:
-    _check(table, columns, literal)
+    _check(table, columns + returning, literal)
     names = ", ".join([*columns, *(name for name, _ in literal)])
-    places = ", ".join(["?"] * len(columns) + [value for _, value in literal])
-    return f"INSERT INTO {table.name} ({names}) VALUES ({places})"  # noqa: S608 (names checked)
+    places = "(" + ", ".join(["?"] * len(columns) + [value for _, value in literal]) + ")"
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
+    values = ", ".join([places] * count)
+    return f"INSERT INTO {table.name} ({names}) VALUES {values}{back}"  # noqa: S608 (names checked)
 
 
 @cache
 def _unnest_insert(
-    table: Table, columns: tuple[str, ...], literal: tuple[tuple[str, str], ...]
+    table: Table,
+    columns: tuple[str, ...],
+    literal: tuple[tuple[str, str], ...],
+    returning: tuple[str, ...] = (),
 ) -> str:
-    _check(table, columns, literal)
+    _check(table, columns + returning, literal)
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     arrays = ", ".join(
         f"${index}::{table.c[name].type.compile(dialect=dialect)}[]"
@@ -99,9 +135,10 @@ def _unnest_insert(
     )
     names = ", ".join([*columns, *(name for name, _ in literal)])
     picked = ", ".join([*(f"u.{name}" for name in columns), *(value for _, value in literal)])
+    back = f" RETURNING {', '.join(returning)}" if returning else ""
     return (
         f"INSERT INTO {table.name} ({names}) "  # noqa: S608 (names checked)
-        f"SELECT {picked} FROM unnest({arrays}) AS u({', '.join(columns)})"
+        f"SELECT {picked} FROM unnest({arrays}) AS u({', '.join(columns)}){back}"
     )
 
 

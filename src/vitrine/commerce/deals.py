@@ -25,7 +25,7 @@ from vitrine.accounts.actor import Actor
 from vitrine.accounts.models import Merchant
 from vitrine.catalog.models import Product, ProductStatus, Variant
 from vitrine.commerce.announce import Announcer, DealState
-from vitrine.commerce.errors import DealClosed, LimitReached, SoldOut
+from vitrine.commerce.errors import DealClosed, DealsPaused, LimitReached, SoldOut
 from vitrine.commerce.gate import DealGate, GateAnswer, MemoryDealGate, Outcome
 from vitrine.commerce.models import (
     Deal,
@@ -34,6 +34,7 @@ from vitrine.commerce.models import (
 )
 from vitrine.commerce.policy import BuyingPolicy
 from vitrine.commerce.reservations import put_back_stock, take_stock
+from vitrine.commerce.win_checkout import order_for_hold
 from vitrine.commerce.winners import (
     DealPurchase,
     DealTerms,
@@ -43,8 +44,15 @@ from vitrine.commerce.winners import (
 )
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database, Tx
-from vitrine.core.errors import NotAllowed, NotFound, Unavailable, ValidationFailed
+from vitrine.core.errors import (
+    NotAllowed,
+    NotFound,
+    RateLimited,
+    Unavailable,
+    ValidationFailed,
+)
 from vitrine.core.money import format_amount
+from vitrine.core.ratelimit import RateLimiter
 from vitrine.shows.models import Show, ShowHost, ShowStatus
 
 log = logging.getLogger(__name__)
@@ -52,6 +60,8 @@ log = logging.getLogger(__name__)
 MIN_DURATION_S = 10
 MAX_DURATION_S = 60 * 60
 MAX_KEY_LENGTH = 64
+TAP_BURST = 20  # taps one shopper may make at once on deals, then
+TAP_WINDOW_S = 10.0  # ... one every TAP_WINDOW_S / TAP_BURST seconds (2 a second)
 
 
 class DealService:
@@ -67,7 +77,11 @@ class DealService:
         batch_window_s: float = 0.002,
         batch_max: int = 1_000,
         grace: timedelta = timedelta(seconds=2),
+        write_waits: tuple[float, ...] = (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0),
+        limiter: RateLimiter | None = None,
     ) -> None:
+        self._limiter = limiter
+        self._write_waits = write_waits
         self._db = db
         self._gate = gate
         self._announcer = announcer
@@ -229,6 +243,8 @@ class DealService:
         self._buying.check(platform)
         buyer_id = actor.require_signed_in()
         key = _check_key(idempotency_key)
+        if self._limiter is not None:
+            await self._keep_pace(self._limiter, buyer_id)
         if quantity < 1:
             raise ValidationFailed({"quantity": "Buy at least 1"})
         terms = self._terms.get(deal_id) or await self._terms_for(deal_id)
@@ -253,18 +269,37 @@ class DealService:
             )
         if answer.outcome is Outcome.WON:
             if answer.repeat:
-                return await self._answer_again(buyer_id, key)
+                return await self._answer_again(terms, buyer_id, quantity, key)
             return await self._write_win(terms, buyer_id, quantity, key, answer)
         return await self._refuse(terms, buyer_id, key, answer)
+
+    async def _keep_pace(self, limiter: RateLimiter, buyer_id: int) -> None:
+        # A person taps a few times; a script taps thousands. Past the burst, 2 a second.
+        try:
+            wait = await limiter.hit(
+                f"deal-taps:{buyer_id}", limit=TAP_BURST, window_s=TAP_WINDOW_S
+            )
+        except Unavailable as error:
+            # The limits' Redis is the gate's: say what the gate would say.
+            raise DealsPaused() from error
+        if wait:
+            raise RateLimited(
+                f"Too many taps; wait {math.ceil(wait)} s and try again",
+                retry_after_s=math.ceil(wait),
+            )
 
     async def _refuse(
         self, terms: DealTerms, buyer_id: int, key: str, answer: GateAnswer
     ) -> DealPurchase:
         if answer.outcome is Outcome.LIMIT_REACHED:
-            # After a restart the gate knows the claim but not the key: a retry finds its order.
-            existing = await find_purchase(self._db, buyer_id, key)
-            if existing is not None:
-                return existing
+            # After a restart the gate knows the claim but not the key: a retry finds its hold.
+            memory = self._gate
+            if not (
+                isinstance(memory, MemoryDealGate) and memory.knows_every_key(terms.id, buyer_id)
+            ):
+                existing = await find_purchase(self._db, buyer_id, key)
+                if existing is not None:
+                    return existing
             raise LimitReached(
                 f"You can buy at most {terms.per_shopper_limit} in this deal; "
                 f"you already have {answer.bought_before}"
@@ -281,17 +316,36 @@ class DealService:
             self._winners.write(terms, buyer_id, quantity, key, answer.bought_before)
         )
 
-    async def _answer_again(self, buyer_id: int, key: str) -> DealPurchase:
-        future = self._winners.in_flight(buyer_id, key)
-        if future is not None:
-            return await asyncio.shield(future)
+    async def _answer_again(
+        self, terms: DealTerms, buyer_id: int, quantity: int, key: str
+    ) -> DealPurchase:
+        known = self._winners.known(buyer_id, key)
+        if isinstance(known, DealPurchase):
+            return known
+        if known is not None:
+            return await asyncio.shield(known)
         # Won here earlier, or on another instance whose write may still be in flight.
-        for delay in (0.0, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0):
+        for delay in self._write_waits:
             await asyncio.sleep(delay)
             found = await find_purchase(self._db, buyer_id, key)
             if found is not None:
                 return found
-        raise Unavailable("Your purchase is still being recorded; please try again in a moment")
+        # The instance that won this tap died before writing it (the gate in Redis outlived
+        # it): give the claim back and decide the tap again, rather than "still being
+        # recorded" forever. Should that write land after all, the database's guards
+        # (claimed <= quantity, one hold per key) still hold.
+        log.warning("deal %d: a won tap was never written; deciding it again", terms.id)
+        await self._gate.give_back(terms.id, buyer_id, quantity, key)
+        answer = await self._gate.claim(terms.id, buyer_id, quantity, terms.per_shopper_limit, key)
+        if answer.outcome is Outcome.WON and not answer.repeat:
+            return await self._write_win(terms, buyer_id, quantity, key, answer)
+        if answer.outcome is Outcome.WON:
+            raise Unavailable("Your purchase is still being recorded; please try again in a moment")
+        return await self._refuse(terms, buyer_id, key, answer)
+
+    async def order_for_hold(self, actor: Actor, hold_id: int) -> int:
+        """The order of a won hold, created the first time the shopper goes on to pay."""
+        return await order_for_hold(self._db, actor, hold_id)
 
     async def aclose(self) -> None:
         """Finish writing the winners already decided (call at shutdown)."""
@@ -341,6 +395,7 @@ class DealService:
 
     async def _open_gate(self, terms: DealTerms, *, remaining: int, bought: dict[int, int]) -> None:
         # Answers are kept an hour past the end, so a late retry still gets its own answer.
+        await self._winners.warm_up()
         keep = terms.ends_at + timedelta(hours=1) - self._clock()
         await self._gate.open(
             terms.id,

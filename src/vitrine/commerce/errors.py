@@ -19,6 +19,12 @@ class LimitReached(Conflict):
     title = "Limit reached"
 
 
+class KeyReused(Conflict):
+    """A client idempotency key sent again for something else than its first purchase."""
+
+    title = "Key already used"
+
+
 class DealsPaused(Unavailable):
     """The deal gate (Redis) is not answering: nobody wins until it is back, nobody oversells."""
 

@@ -86,6 +86,7 @@ class _DealCounter:
     remaining: int
     bought: dict[int, int] = field(default_factory=dict)
     answers: dict[tuple[int, str], GateAnswer] = field(default_factory=dict)
+    loaded: frozenset[int] = frozenset()  # shoppers whose claims came from the database
 
 
 class MemoryDealGate:
@@ -105,7 +106,7 @@ class MemoryDealGate:
         ttl_ms: int,
     ) -> None:
         if deal_id not in self._deals:
-            self._deals[deal_id] = _DealCounter(remaining, dict(bought))
+            self._deals[deal_id] = _DealCounter(remaining, dict(bought), loaded=frozenset(bought))
 
     async def claim(
         self, deal_id: int, buyer_id: int, quantity: int, limit: int, key: str
@@ -135,6 +136,12 @@ class MemoryDealGate:
             answer = GateAnswer(Outcome.WON, counter.remaining, had)
         counter.answers[(buyer_id, key)] = answer
         return self.tally.note(answer)
+
+    def knows_every_key(self, deal_id: int, buyer_id: int) -> bool:
+        """Whether every claim of this shopper was decided here (none came from the
+        database), so a key this gate has not seen cannot have won."""
+        counter = self._deals.get(deal_id)
+        return counter is not None and buyer_id not in counter.loaded
 
     async def give_back(self, deal_id: int, buyer_id: int, quantity: int, key: str) -> None:
         counter = self._deals.get(deal_id)

@@ -216,9 +216,51 @@ class DealClaim(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    deal_id: Mapped[int] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"))
+    # No foreign key to deals: every winner of a deal points at the same deal row, and on
+    # PostgreSQL each check locks that row (FOR KEY SHARE) while the batch updates it, which
+    # was most of a batch's time. The deal's id comes from the deal itself, in memory.
+    deal_id: Mapped[int] = mapped_column(Integer)
     buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     quantity: Mapped[int] = mapped_column(Integer)
+
+
+class DealHoldStatus(enum.StrEnum):
+    HELD = "held"  # won, the unit is held; no order yet
+    ORDERED = "ordered"  # the shopper went on to pay: an order holds the unit now
+    RELEASED = "released"  # expired before the shopper went on to pay: back in stock
+
+
+class DealHold(Base):
+    """One won tap: the unit held for the shopper, and the terms they were told. The order is
+    created when the shopper goes on to pay (`commerce.win_checkout`), so the winners' write
+    in the rush is this row and the claim, nothing else. `UNIQUE(buyer, key)`: one hold, and
+    so one order, per client idempotency key."""
+
+    __tablename__ = "deal_holds"
+    __table_args__ = (
+        UniqueConstraint("buyer_id", "idempotency_key"),
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint(
+            "subtotal >= 0 AND shipping >= 0 AND tax >= 0", name="amounts_not_negative"
+        ),
+        Index("ix_deal_holds_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # No foreign keys to the deal and its variant, for the reason given on DealClaim.
+    deal_id: Mapped[int] = mapped_column(Integer, index=True)
+    variant_id: Mapped[int] = mapped_column(Integer)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(Integer)
+    subtotal: Mapped[int] = mapped_column(Integer)
+    shipping: Mapped[int] = mapped_column(Integer)
+    tax: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[DealHoldStatus] = mapped_column(str_enum(DealHoldStatus, "deal_hold_status"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), default=None)
 
 
 class PaymentStatus(enum.StrEnum):

@@ -13,7 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrine.catalog.models import Variant
 from vitrine.commerce.announce import Announcer
-from vitrine.commerce.models import OrderEvent, Reservation, ReservationStatus, table_of
+from vitrine.commerce.models import (
+    DealHold,
+    DealHoldStatus,
+    OrderEvent,
+    Reservation,
+    ReservationStatus,
+    table_of,
+)
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
 
@@ -83,7 +90,7 @@ class ReservationService:
         commit. The order stays pending payment: paying later re-takes stock if it can.
         Returns how many reservations were released."""
         moment = now or self._clock()
-        total = 0
+        total = await self._release_expired_deal_holds(moment)
         while True:
             async with self._db.write() as tx:
                 expired = await tx.session.execute(
@@ -131,6 +138,26 @@ class ReservationService:
                     )
                 total += len(rows)
                 tx.on_commit(_Announce(self._announcer, stock))
+
+    async def _release_expired_deal_holds(self, moment: datetime) -> int:
+        """Won deal units the shopper never went on to pay for: back in the variant's stock."""
+        async with self._db.write() as tx:
+            released = await tx.session.execute(
+                update(DealHold)
+                .where(DealHold.status == DealHoldStatus.HELD, DealHold.expires_at <= moment)
+                .values(status=DealHoldStatus.RELEASED)
+                .returning(DealHold.variant_id, DealHold.quantity)
+            )
+            per_variant: dict[int, int] = {}
+            rows = released.all()
+            for variant_id, quantity in rows:
+                per_variant[variant_id] = per_variant.get(variant_id, 0) + quantity
+            stock = {
+                variant_id: await put_back_stock(tx.session, variant_id, per_variant[variant_id])
+                for variant_id in sorted(per_variant)
+            }
+            tx.on_commit(_Announce(self._announcer, stock))
+        return len(rows)
 
 
 class _Announce:

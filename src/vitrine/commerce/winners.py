@@ -1,43 +1,41 @@
 """Writing flash-deal winners: collected for a few milliseconds, then written in one
 transaction: the deal's `claimed` counter (the database's last guard: `claimed + n <=
-quantity` while the deal is live), then for each winner an order pending payment, its line,
-a held reservation, a "placed" event and the `UNIQUE(deal, buyer)` claim. Answers are
-resolved after the commit, with one deal announcement per batch.
+quantity` while the deal is live), the `UNIQUE(deal, buyer)` claims and one hold per winner
+(`UNIQUE(buyer, key)`), nothing else: the order, its line, its reservation and its history
+are created when the shopper goes on to pay (`win_checkout`), one shopper at a time. Answers
+are resolved after the commit, with one deal announcement per batch.
 
 If a batch fails, its winners are written one by one; one the database refuses gets a
-refusal (or its existing order, for a repeated key) and its unit goes back to the gate."""
+refusal (or its existing hold, for a repeated key) and its unit goes back to the gate."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections import OrderedDict, defaultdict
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from vitrine.accounts.models import Merchant
 from vitrine.catalog.models import Product, Variant
 from vitrine.commerce.announce import Announcer, DealState
-from vitrine.commerce.bulk import insert_rows, sqlite_connection, stamp
-from vitrine.commerce.calculations import order_totals
-from vitrine.commerce.errors import DealClosed, SoldOut
+from vitrine.commerce.bulk import CONSTRAINT_REFUSED, insert_rows, sqlite_connection, stamp
+from vitrine.commerce.calculations import Totals, order_totals
+from vitrine.commerce.errors import DealClosed, KeyReused, SoldOut
 from vitrine.commerce.gate import DealGate
 from vitrine.commerce.models import (
     Deal,
     DealClaim,
+    DealHold,
+    DealHoldStatus,
     DealStatus,
-    Order,
-    OrderEvent,
-    OrderLine,
-    OrderStatus,
-    Reservation,
-    ReservationStatus,
     table_of,
 )
 from vitrine.core.db import Database, Tx
@@ -45,32 +43,25 @@ from vitrine.core.errors import Unavailable
 
 log = logging.getLogger(__name__)
 
-_ORDER_COLUMNS = (
-    "merchant_id",
-    "buyer_id",
-    "show_id",
+REMEMBERED_WINS = 100_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+_HOLD_COLUMNS = (
     "deal_id",
+    "variant_id",
+    "buyer_id",
     "idempotency_key",
-    "status",
-    "currency",
+    "quantity",
     "subtotal",
     "shipping",
     "tax",
-    "total",
+    "currency",
     "created_at",
+    "expires_at",
 )
-_NO_ADDRESS = {
-    name: "''"
-    for name in (
-        "ship_name",
-        "ship_line1",
-        "ship_line2",
-        "ship_postal_code",
-        "ship_city",
-        "ship_country",
-        "tracking_number",
-    )
-}
+_HELD = {"status": f"'{DealHoldStatus.HELD.value}'"}
+_CLAIM_COLUMNS = ("deal_id", "buyer_id", "quantity")
+_HOLD_RETURNS = ("buyer_id", "idempotency_key", "id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,14 +103,20 @@ class DealTerms:
 
 @dataclass(frozen=True, slots=True)
 class DealPurchase:
-    """A won tap: an order pending payment whose unit is held until `hold_expires_at`."""
+    """A won tap: a unit held until `hold_expires_at`; the order (`order_id`) exists once the
+    shopper has gone on to pay (`win_checkout`)."""
 
-    order_id: int
+    hold_id: int
     deal_id: int
     quantity: int
     total: int
     currency: str
     hold_expires_at: datetime
+    order_id: int | None = None
+
+    @property
+    def pay_url(self) -> str:
+        return f"/deals/holds/{self.hold_id}/pay"
 
 
 @dataclass(slots=True)
@@ -161,7 +158,11 @@ class WinnerWriter:
         self._batch_max = batch_max
         self._pending: list[_Win] = []
         self._inflight: dict[tuple[int, str], asyncio.Future[DealPurchase]] = {}
+        # Recent wins, so a retried tap is answered without a query (bounded: oldest go).
+        self._answered: OrderedDict[tuple[int, str], DealPurchase] = OrderedDict()
         self._writer: asyncio.Task[None] | None = None
+        self._connection: AsyncConnection | None = None
+        self._using_connection = asyncio.Lock()  # one statement at a time on it
 
     def write(
         self, terms: DealTerms, buyer_id: int, quantity: int, key: str, bought_before: int
@@ -174,13 +175,18 @@ class WinnerWriter:
             self._writer = asyncio.create_task(self._write_loop())
         return future
 
-    def in_flight(self, buyer_id: int, key: str) -> asyncio.Future[DealPurchase] | None:
-        """The pending write of this tap, if it is still being written here."""
-        return self._inflight.get((buyer_id, key))
+    def known(self, buyer_id: int, key: str) -> DealPurchase | asyncio.Future[DealPurchase] | None:
+        """What this instance knows of a won tap: its hold, recently written here, or its
+        pending write; None if neither (won elsewhere, or before a restart)."""
+        return self._answered.get((buyer_id, key)) or self._inflight.get((buyer_id, key))
 
     async def aclose(self) -> None:
         while self._writer is not None:
             await asyncio.shield(self._writer)
+        async with self._using_connection:
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                await connection.close()
 
     async def _write_loop(self) -> None:
         try:
@@ -188,14 +194,47 @@ class WinnerWriter:
                 await asyncio.sleep(self._window)
                 batch = self._pending[: self._batch_max]
                 del self._pending[: self._batch_max]
-                await self._write_batch(batch)
+                async with self._using_connection:
+                    await self._write_batch(batch)
         finally:
             self._writer = None
 
+    async def warm_up(self) -> None:
+        """Open the writer's own connection and, on PostgreSQL, run the batch statement once
+        on nothing, so a deal's first batch pays neither for connecting nor for preparing
+        (asyncpg looks the array types up once per connection)."""
+        async with self._using_connection:
+            if self._connection is not None:
+                return
+            try:
+                async with self._writing() as tx:
+                    await tx.session.execute(select(1))
+                if not self._db.sqlite:
+                    await self._one_statement(_NO_DEAL, [])  # deal -1: changes nothing
+            except Exception:
+                log.warning("could not warm up the deal writer", exc_info=True)
+
+    @asynccontextmanager
+    async def _writing(self) -> AsyncIterator[Tx]:
+        """A transaction on the writer's own connection (a new one after a failure)."""
+        if self._connection is None:
+            self._connection = await self._db.own_connection()
+        try:
+            async with self._db.write_on(self._connection) as tx:
+                yield tx
+        except Exception:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+
     async def _write_batch(self, batch: list[_Win]) -> None:
         try:
-            async with self._db.write() as tx:
-                purchases = await self._insert_wins(tx, batch)
+            if self._db.sqlite or not _one_deal_first_claims(batch):
+                async with self._writing() as tx:
+                    purchases = await self._insert_wins(tx, batch)
+            else:
+                purchases = await self._one_statement(batch[0].terms, batch)
         except Exception as error:  # one bad winner must not sink the others: one by one
             log.warning("deal batch of %d failed (%s); writing one by one", len(batch), error)
             for win in batch:
@@ -204,14 +243,67 @@ class WinnerWriter:
         for win, purchase in zip(batch, purchases, strict=True):
             self._resolve(win, purchase)
 
+    async def _one_statement(self, terms: DealTerms, batch: list[_Win]) -> list[DealPurchase]:
+        """PostgreSQL, the common batch (one deal, every winner's first claim): the deal
+        update, the claims and the holds in one statement, committed on its own. One round
+        trip instead of five, each of which waits its turn on a busy event loop."""
+        if self._connection is None:
+            self._connection = await self._db.own_connection()
+        written = self._clock()
+        expires_at = written + self._hold
+        amounts = [_amounts(win) for win in batch]
+        units = sum(win.quantity for win in batch)
+        try:
+            raw = await self._connection.get_raw_connection()
+            driver: Any = raw.driver_connection
+            rows = await driver.fetch(
+                _ONE_STATEMENT,
+                units,
+                terms.id,
+                [win.buyer_id for win in batch],
+                [win.quantity for win in batch],
+                terms.variant_id,
+                terms.currency,
+                written,
+                expires_at,
+                [win.key for win in batch],
+                [amount.subtotal for amount in amounts],
+                [amount.shipping for amount in amounts],
+                [amount.tax for amount in amounts],
+            )
+        except Exception:
+            connection, self._connection = self._connection, None
+            with contextlib.suppress(Exception):
+                await connection.close()
+            raise
+        if not batch:
+            return []
+        if not rows:
+            raise _DealGuard(terms.id)
+        ids = {(row[1], row[2]): row[3] for row in rows}
+        await self._announcer.deal_updated(terms.state(int(rows[0][0])))
+        return [
+            DealPurchase(
+                ids[(win.buyer_id, win.key)],
+                terms.id,
+                win.quantity,
+                amount.total,
+                terms.currency,
+                expires_at,
+            )
+            for win, amount in zip(batch, amounts, strict=True)
+        ]
+
     async def _write_alone(self, win: _Win) -> None:
         try:
             async with self._db.write() as tx:
                 (purchase,) = await self._insert_wins(tx, [win])
-        except IntegrityError:
+        except CONSTRAINT_REFUSED:
             await self._gate.give_back(win.terms.id, win.buyer_id, win.quantity, win.key)
             existing = await find_purchase(self._db, win.buyer_id, win.key)
-            if existing is not None:
+            if existing is not None and existing.deal_id != win.terms.id:
+                self._fail(win, KeyReused("This tap's key was already used in another deal"))
+            elif existing is not None:
                 self._resolve(win, existing)
             else:
                 self._fail(win, SoldOut("Sold out"))
@@ -230,6 +322,9 @@ class WinnerWriter:
 
     def _resolve(self, win: _Win, purchase: DealPurchase) -> None:
         self._inflight.pop((win.buyer_id, win.key), None)
+        self._answered[(win.buyer_id, win.key)] = purchase
+        if len(self._answered) > REMEMBERED_WINS:
+            self._answered.popitem(last=False)
         if not win.future.done():
             win.future.set_result(purchase)
 
@@ -277,98 +372,52 @@ class WinnerWriter:
         written = self._clock()
         expires_at = written + self._hold
         now, until = stamp(written, sqlite=sqlite), stamp(expires_at, sqlite=sqlite)
-        placed = OrderStatus.PENDING_PAYMENT.value
-        orders: list[tuple[object, ...]] = []
+        await self._record_claims(tx, batch)
+        holds: list[tuple[object, ...]] = []
         totals: list[int] = []
         for win in batch:
             terms = win.terms
-            order = order_totals(
-                terms.deal_price * win.quantity,
-                shipping_flat=terms.shipping_flat,
-                tax_bps=terms.tax_bps,
-                currency=terms.currency,
-            )
+            order = _amounts(win)
             totals.append(order.total)
-            orders.append(
+            holds.append(
                 (
-                    terms.merchant_id,
-                    win.buyer_id,
-                    terms.show_id,
                     terms.id,
+                    terms.variant_id,
+                    win.buyer_id,
                     win.key,
-                    placed,
-                    terms.currency,
+                    win.quantity,
                     order.subtotal,
                     order.shipping,
                     order.tax,
-                    order.total,
+                    terms.currency,
                     now,
+                    until,
                 )
             )
-        await insert_rows(session, table_of(Order), _ORDER_COLUMNS, orders, constants=_NO_ADDRESS)
-        # Read the ids back by (buyer, key): a driver-level insert returns nothing in order.
-        order_ids = await _order_ids(session, [(win.buyer_id, win.key) for win in batch])
-        rows = list(zip(order_ids, batch, strict=True))
-        await insert_rows(
+        inserted = await insert_rows(
             session,
-            table_of(OrderLine),
-            ("order_id", "variant_id", "product_title", "sku", "unit_price", "quantity"),
-            [
-                (
-                    order_id,
-                    win.terms.variant_id,
-                    win.terms.product_title,
-                    win.terms.sku,
-                    win.terms.deal_price,
-                    win.quantity,
-                )
-                for order_id, win in rows
-            ],
+            table_of(DealHold),
+            _HOLD_COLUMNS,
+            holds,
+            constants=_HELD,
+            returning=_HOLD_RETURNS,
         )
-        held = ReservationStatus.HELD.value
-        await insert_rows(
-            session,
-            table_of(Reservation),
-            (
-                "order_id",
-                "variant_id",
-                "buyer_id",
-                "quantity",
-                "status",
-                "created_at",
-                "expires_at",
-            ),
-            [
-                (order_id, win.terms.variant_id, win.buyer_id, win.quantity, held, now, until)
-                for order_id, win in rows
-            ],
-        )
-        await insert_rows(
-            session,
-            table_of(OrderEvent),
-            ("order_id", "kind", "detail", "actor_user_id", "actor_label", "at"),
-            [
-                (order_id, "placed", f"Won in deal {win.terms.id}", win.buyer_id, "shopper", now)
-                for order_id, win in rows
-            ],
-        )
-        await self._record_claims(tx, batch)
+        ids = {(buyer, key): hold_id for buyer, key, hold_id in inserted}
+        hold_ids = [ids[(win.buyer_id, win.key)] for win in batch]
         by_deal = {win.terms.id: win.terms for win in batch}
         for deal_id, left in remaining.items():
             state = by_deal[deal_id].state(left)
             tx.on_commit(lambda state=state: self._announcer.deal_updated(state))  # type: ignore[misc]
         return [
-            DealPurchase(
-                order_id, win.terms.id, win.quantity, total, win.terms.currency, expires_at
-            )
-            for (order_id, win), total in zip(rows, totals, strict=True)
+            DealPurchase(hold_id, win.terms.id, win.quantity, total, win.terms.currency, expires_at)
+            for hold_id, win, total in zip(hold_ids, batch, totals, strict=True)
         ]
 
     async def _record_claims(self, tx: Tx, batch: list[_Win]) -> None:
         await insert_rows(
             tx.session,
             table_of(DealClaim),
-            ("deal_id", "buyer_id", "quantity"),
+            _CLAIM_COLUMNS,
             [(win.terms.id, win.buyer_id, win.quantity) for win in batch if win.bought_before == 0],
         )
         for win in batch:
@@ -389,48 +438,24 @@ class WinnerWriter:
 
 
 async def find_purchase(db: Database, buyer_id: int, key: str) -> DealPurchase | None:
-    """The order a tap with this key won, if it has been written."""
+    """The hold a tap with this key won, if it has been written."""
     async with db.read() as session:
-        found = await session.execute(
-            select(Order, Reservation.expires_at, OrderLine.quantity)
-            .join(Reservation, Reservation.order_id == Order.id)
-            .join(OrderLine, OrderLine.order_id == Order.id)
-            .where(Order.buyer_id == buyer_id, Order.idempotency_key == key)
-            .limit(1)
+        hold = await session.scalar(
+            select(DealHold).where(DealHold.buyer_id == buyer_id, DealHold.idempotency_key == key)
         )
-        row = found.one_or_none()
-    if row is None:
-        return None
-    order, expires_at, quantity = row
-    if order.deal_id is None:
-        return None
-    return DealPurchase(order.id, order.deal_id, quantity, order.total, order.currency, expires_at)
+    return None if hold is None else purchase_of(hold)
 
 
-async def _order_ids(session: AsyncSession, taps: list[tuple[int, str]]) -> list[int]:
-    """The ids of the orders just written for these (buyer, key) pairs, in the same order."""
-    wanted = set(taps)
-    found: dict[tuple[int, str], int] = {}
-    buyers = sorted({buyer for buyer, _ in taps})
-    sync = await sqlite_connection(session)
-    for start in range(0, len(buyers), 900):
-        chunk = buyers[start : start + 900]
-        if sync is not None:
-            places = ", ".join("?" * len(chunk))
-            rows: Iterable[Sequence[Any]] = sync.execute(
-                f"SELECT id, buyer_id, idempotency_key FROM orders WHERE buyer_id IN ({places})",  # noqa: S608
-                chunk,
-            ).fetchall()
-        else:
-            rows = await session.execute(
-                select(Order.id, Order.buyer_id, Order.idempotency_key).where(
-                    Order.buyer_id.in_(chunk)
-                )
-            )
-        for order_id, buyer, key in rows:
-            if (buyer, key) in wanted:
-                found[(buyer, key)] = order_id
-    return [found[tap] for tap in taps]
+def purchase_of(hold: DealHold) -> DealPurchase:
+    return DealPurchase(
+        hold.id,
+        hold.deal_id,
+        hold.quantity,
+        hold.subtotal + hold.shipping + hold.tax,
+        hold.currency,
+        hold.expires_at,
+        hold.order_id,
+    )
 
 
 def terms_of(deal: Deal, product: Product, variant: Variant, merchant: Merchant) -> DealTerms:
@@ -451,6 +476,50 @@ def terms_of(deal: Deal, product: Product, variant: Variant, merchant: Merchant)
         shipping_flat=merchant.shipping_flat,
         tax_bps=merchant.tax_bps,
     )
+
+
+_NO_DEAL = DealTerms(-1, -1, -1, -1, -1, "", "", 0, "XXX", 1, 1, _EPOCH, _EPOCH, 0, 0)
+
+
+def _one_deal_first_claims(batch: list[_Win]) -> bool:
+    deal_id = batch[0].terms.id
+    return all(win.terms.id == deal_id and win.bought_before == 0 for win in batch)
+
+
+def _amounts(win: _Win) -> Totals:
+    return order_totals(
+        win.terms.deal_price * win.quantity,
+        shipping_flat=win.terms.shipping_flat,
+        tax_bps=win.terms.tax_bps,
+        currency=win.terms.currency,
+    )
+
+
+# $1 units, $2 deal, $3 buyers, $4 quantities, $5 variant, $6 currency, $7 written,
+# $8 expires, $9 keys, $10-$12 subtotals, shippings, taxes. No row back: the deal refused.
+_ONE_STATEMENT = f"""
+WITH deal AS (
+    UPDATE deals SET claimed = claimed + $1
+    WHERE id = $2 AND status = '{DealStatus.LIVE.value}' AND claimed + $1 <= quantity
+    RETURNING quantity - claimed AS left_over
+), claims AS (
+    INSERT INTO deal_claims (deal_id, buyer_id, quantity)
+    SELECT $2, u.buyer_id, u.quantity
+    FROM unnest($3::integer[], $4::integer[]) AS u(buyer_id, quantity)
+    WHERE EXISTS (SELECT 1 FROM deal)
+), holds AS (
+    INSERT INTO deal_holds (deal_id, variant_id, buyer_id, idempotency_key, quantity, subtotal,
+                            shipping, tax, currency, created_at, expires_at, status)
+    SELECT $2, $5, u.buyer_id, u.key, u.quantity, u.subtotal, u.shipping, u.tax, $6, $7, $8,
+           '{DealHoldStatus.HELD.value}'
+    FROM unnest($3::integer[], $9::varchar[], $4::integer[], $10::integer[], $11::integer[],
+                $12::integer[]) AS u(buyer_id, key, quantity, subtotal, shipping, tax)
+    WHERE EXISTS (SELECT 1 FROM deal)
+    RETURNING buyer_id, idempotency_key, id
+)
+SELECT deal.left_over, holds.buyer_id, holds.idempotency_key, holds.id
+FROM deal LEFT JOIN holds ON true
+"""  # noqa: S608 (enum values, no input)
 
 
 def _not_recorded() -> Unavailable:

@@ -26,6 +26,17 @@ async def page_actor(request: Request[Any, Any, Any]) -> Actor:
     return actor
 
 
+async def buyer_actor(request: Request[Any, Any, Any]) -> Actor:
+    """`page_actor` for the routes a flash deal's burst hits: the session is looked up once
+    per shopper every few seconds (`SessionCache`), not once per tap."""
+    cached = request.state.get("actor")
+    if isinstance(cached, Actor):
+        return cached
+    actor = await services_of(request).sessions.actor(request.cookies.get(SESSION_COOKIE))
+    request.state["actor"] = actor
+    return actor
+
+
 async def api_actor(request: Request[Any, Any, Any]) -> Actor:
     """Partners authenticate with `Authorization: Bearer <token>`; no token means a guest.
     The API never accepts the session cookie, so it needs no CSRF token."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from litestar import Request
 
+from vitrine.accounts.session_cache import SessionCache
 from vitrine.analytics.recorder import ViewRecorder
 from vitrine.catalog.csv_import import CatalogImports
 from vitrine.chat.service import ChatService
@@ -62,6 +63,7 @@ class Services:
     deals: DealService
     payment_provider: TestCardGateway
     deal_gate: DealGate
+    sessions: SessionCache  # for the routes a flash deal's burst hits
     edge: LiveEdge | None = None
     views: ViewRecorder | None = None  # analytics of who watches, set by wiring
 

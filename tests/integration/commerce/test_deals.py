@@ -5,13 +5,29 @@ from sqlalchemy import func, select
 
 from tests.integration.commerce.shop import Shop, open_shop
 from vitrine.accounts.actor import GUEST, Actor
-from vitrine.commerce.deals import DealService
-from vitrine.commerce.errors import BuyingNotAvailable, DealClosed, LimitReached, SoldOut
+from vitrine.commerce.deals import TAP_BURST, DealService
+from vitrine.commerce.errors import (
+    BuyingNotAvailable,
+    DealClosed,
+    KeyReused,
+    LimitReached,
+    SoldOut,
+)
 from vitrine.commerce.gate import MemoryDealGate
-from vitrine.commerce.models import Deal, DealClaim, Order, OrderEvent, OrderStatus, Reservation
+from vitrine.commerce.models import (
+    Deal,
+    DealClaim,
+    DealHold,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Reservation,
+)
 from vitrine.commerce.policy import BuyingPolicy
+from vitrine.commerce.winners import DealPurchase
 from vitrine.core.db import Database
-from vitrine.core.errors import NotAllowed, NotSignedIn, ValidationFailed
+from vitrine.core.errors import NotAllowed, NotSignedIn, RateLimited, ValidationFailed
+from vitrine.core.ratelimit import MemoryRateLimiter
 
 
 async def count(db: Database, model: type) -> int:
@@ -47,6 +63,11 @@ async def test_a_deal_of_10_units_bought_by_50_shoppers_makes_10_orders_and_40_s
     assert len(won) == 10
     assert len(sold_out) == 40
     assert {str(error) for error in sold_out} == {"Sold out"}
+    assert await count(db, DealHold) == 10
+    assert await count(db, Order) == 0  # the rush writes holds; orders come with payment
+    for shopper, result in zip(shoppers, results, strict=True):
+        if isinstance(result, DealPurchase):
+            await shop.deals.order_for_hold(shopper, result.hold_id)
     assert await count(db, Order) == 10
     assert await count(db, Reservation) == 10
     assert await count(db, DealClaim) == 10
@@ -83,6 +104,9 @@ async def test_a_double_tapped_buy_makes_exactly_one_order(db: Database) -> None
     later = await shop.deals.buy(shopper, deal.deal_id, idempotency_key="tap-1", platform="ios")
 
     assert first == second == later
+    assert await count(db, DealHold) == 1
+    order_id = await shop.deals.order_for_hold(shopper, first.hold_id)
+    assert await shop.deals.order_for_hold(shopper, first.hold_id) == order_id
     assert await count(db, Order) == 1
     assert (await shop.deals.deal_state(deal.deal_id)).remaining == 4
 
@@ -110,7 +134,7 @@ async def test_the_per_shopper_limit_is_enforced_with_a_clear_message(db: Databa
     async with db.read() as session:
         claim = (await session.scalars(select(DealClaim))).one()
     assert claim.quantity == 2
-    assert await count(db, Order) == 2
+    assert await count(db, DealHold) == 2
 
 
 async def test_a_tap_after_the_end_says_how_long_ago_the_deal_ended(db: Database) -> None:
@@ -302,7 +326,8 @@ async def test_a_restarted_instance_reloads_the_deal_and_still_never_oversells(
     await restarted.buy(second, deal.deal_id, idempotency_key="k2", platform="ios")
     with pytest.raises(SoldOut):
         await restarted.buy(third, deal.deal_id, idempotency_key="k3", platform="ios")
-    assert await count(db, Order) == 2
+    await restarted.aclose()
+    assert await count(db, DealHold) == 2
 
 
 async def open_shop_services_again(shop: Shop) -> DealService:
@@ -323,3 +348,55 @@ async def test_guests_must_sign_in_to_buy(db: Database) -> None:
 
     with pytest.raises(NotSignedIn):
         await shop.deals.buy(Actor(), deal.deal_id, idempotency_key="k", platform="ios")
+
+
+async def test_one_key_sent_again_in_another_deal_is_refused(db: Database) -> None:
+    shop = await open_shop(db, stock=10)
+    (shopper,) = await shop.add_shoppers(1)
+    first = await shop.deals.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=2,
+        duration_s=60,
+    )
+    won = await shop.deals.buy(shopper, first.deal_id, idempotency_key="k", platform="ios")
+    await shop.deals.end_deal(shop.owner, first.deal_id)
+    second = await shop.deals.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=2,
+        duration_s=60,
+    )
+
+    with pytest.raises(KeyReused, match="already used in another deal"):
+        await shop.deals.buy(shopper, second.deal_id, idempotency_key="k", platform="ios")
+    assert (await shop.deals.deal_state(second.deal_id)).remaining == 2
+    assert won.deal_id == first.deal_id
+
+
+async def test_a_shopper_tapping_faster_than_a_person_is_told_to_wait(db: Database) -> None:
+    shop = await open_shop(db, stock=10)
+    (shopper,) = await shop.add_shoppers(1)
+    paced = DealService(
+        db, MemoryDealGate(), shop.announcer, clock=shop.clock, limiter=MemoryRateLimiter()
+    )
+    deal = await paced.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=1,
+        duration_s=60,
+    )
+    await paced.buy(shopper, deal.deal_id, idempotency_key="win", platform="ios")
+    for tap in range(TAP_BURST - 1):
+        with pytest.raises(LimitReached):
+            await paced.buy(shopper, deal.deal_id, idempotency_key=f"t{tap}", platform="ios")
+
+    with pytest.raises(RateLimited, match="Too many taps; wait 1 s and try again"):
+        await paced.buy(shopper, deal.deal_id, idempotency_key="one-more", platform="ios")
+    await paced.aclose()

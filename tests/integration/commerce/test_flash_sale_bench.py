@@ -28,3 +28,9 @@ def test_the_flash_sale_benchmark_runs_and_oversells_nothing() -> None:
         )
         assert result["peer_oversold"] == 0
         assert result["winners_p99_ms"] is not None and result["last_answer_s"] > 0
+        # the HTTP case: a real web process, wrk tapping as signed-in shoppers
+        assert (result["http_oversold"], result["peer_http_oversold"]) == (0, 0)
+        assert result["http_attempts_per_s"] > 0 and result["peer_http_attempts_per_s"] > 0
+        assert result["http_socket_errors"] == 0
+        # won, sold out, or (200 shoppers tapping for a second) told to slow down
+        assert set(result["http_statuses"]) <= {"201", "409", "429"}, result["http_statuses"]

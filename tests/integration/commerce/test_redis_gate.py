@@ -12,7 +12,7 @@ from tests.integration.commerce.shop import open_shop
 from vitrine.commerce.deals import DealService
 from vitrine.commerce.errors import SoldOut
 from vitrine.commerce.gate import GateAnswer, Outcome, RedisDealGate
-from vitrine.commerce.models import Order
+from vitrine.commerce.models import DealHold
 from vitrine.core.db import Database
 
 pytestmark = [
@@ -110,7 +110,44 @@ async def test_two_instances_sharing_redis_sell_a_deal_without_overselling(db: D
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 8
     assert sum(1 for r in results if isinstance(r, SoldOut)) == 22
     async with db.read() as session:
-        assert await session.scalar(select(func.count()).select_from(Order)) == 8
+        assert await session.scalar(select(func.count()).select_from(DealHold)) == 8
     await first_gate.close(deal.deal_id)
     await first_gate.aclose()
     await second_gate.aclose()
+
+
+async def test_a_win_whose_instance_died_before_writing_it_is_decided_again(
+    db: Database,
+) -> None:
+    prefix = f"test:{secrets.token_hex(4)}"
+    dead_gate = RedisDealGate.from_url(REDIS_URL, prefix=prefix)
+    live_gate = RedisDealGate.from_url(REDIS_URL, prefix=prefix)
+    shop = await open_shop(db, stock=5, gate=live_gate)
+    (shopper,) = await shop.add_shoppers(1)
+    assert shopper.user_id is not None
+    deal = await shop.deals.start_deal(
+        shop.owner,
+        shop.show_id,
+        variant_id=shop.variant_id,
+        deal_price=100,
+        quantity=1,
+        duration_s=60,
+    )
+    # Another instance's gate said "won" to this tap, then the instance was killed (-9)
+    # before its winner writer ran: Redis remembers the win, the database has nothing.
+    said = await dead_gate.claim(deal.deal_id, shopper.user_id, 1, 1, "tap")
+    assert said.outcome is Outcome.WON
+    retrying = DealService(db, live_gate, shop.announcer, clock=shop.clock, write_waits=(0.0, 0.01))
+
+    retried = await retrying.buy(shopper, deal.deal_id, idempotency_key="tap", platform="ios")
+    again = await retrying.buy(shopper, deal.deal_id, idempotency_key="tap", platform="ios")
+
+    assert again == retried
+    assert retried.deal_id == deal.deal_id
+    async with db.read() as session:
+        assert await session.scalar(select(func.count()).select_from(DealHold)) == 1
+    await retrying.aclose()
+    await shop.deals.aclose()
+    await live_gate.close(deal.deal_id)
+    await dead_gate.aclose()
+    await live_gate.aclose()

@@ -119,6 +119,7 @@ async def login_submit(request: Request[Any, Any, Any]) -> Response[Any]:
         return await invalid(request, "accounts/login.html", error, values, next=target)
     if old:  # a fresh token at every log-in: a planted cookie is worth nothing
         await log_out(services.db, old)
+        services.sessions.forget(old)
     await keep_guest_cart(request, token)
     return _signed_in(request, token, target)
 
@@ -128,6 +129,7 @@ async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         await log_out(services_of(request).db, token)
+        services_of(request).sessions.forget(token)
     response: Response[Any] = Redirect("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from vitrine.accounts import merchants
@@ -97,6 +97,10 @@ def _outcome_json(outcome: PaymentOutcome) -> dict[str, Any]:
 
 @post("/orders/{order_id:int}/pay")
 async def pay(request: Request[Any, Any, Any], order_id: FromPath[int]) -> Response[Any]:
+    return await pay_order(request, order_id)
+
+
+async def pay_order(request: Request[Any, Any, Any], order_id: int) -> Response[Any]:
     """Set the address when one is sent (a deal's order has none yet), then charge the card."""
     services = services_of(request)
     actor = await page_actor(request)
@@ -129,6 +133,23 @@ async def pay(request: Request[Any, Any, Any], order_id: FromPath[int]) -> Respo
     if outcome.payment_status is PaymentStatus.REQUIRES_ACTION:
         return await _pay_page(request, order_id, outcome=outcome)
     return back_to(f"/orders/{order_id}")
+
+
+@get("/deals/holds/{hold_id:int}/pay")
+async def pay_for_deal(request: Request[Any, Any, Any], hold_id: FromPath[int]) -> Response[Any]:
+    """A won deal's way to payment: its order is created now (once), then its pay page."""
+    services = services_of(request)
+    order_id = await services.deals.order_for_hold(await page_actor(request), hold_id)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return Redirect(f"/orders/{order_id}/pay{query}", status_code=303)
+
+
+@post("/deals/holds/{hold_id:int}/pay")
+async def pay_deal_now(request: Request[Any, Any, Any], hold_id: FromPath[int]) -> Response[Any]:
+    """Paying straight from the deal card: the order is created (once), then charged."""
+    services = services_of(request)
+    order_id = await services.deals.order_for_hold(await page_actor(request), hold_id)
+    return await pay_order(request, order_id)
 
 
 @post("/payments/{payment_id:int}/confirm")
@@ -346,6 +367,8 @@ async def merchant_order_action(
 routes = [
     pay_page,
     pay,
+    pay_for_deal,
+    pay_deal_now,
     confirm_payment,
     my_orders,
     order_page,

@@ -22,7 +22,7 @@ from vitrine.core.money import format_amount
 from vitrine.shows import listing
 from vitrine.shows.listing import ShowCard
 from vitrine.shows.models import ShowStatus
-from vitrine.web.auth import page_actor
+from vitrine.web.auth import buyer_actor, page_actor
 from vitrine.web.pages.common import back_to, form_of, int_field, render
 from vitrine.web.pages.shop_common import (
     cart_token,
@@ -131,7 +131,7 @@ async def buy_in_deal(request: Request[Any, Any, Any], deal_id: FromPath[int]) -
     services = services_of(request)
     values = await form_of(request)
     purchase = await services.deals.buy(
-        await page_actor(request),
+        await buyer_actor(request),
         deal_id,
         idempotency_key=values.get("idempotency_key", ""),
         platform=platform_of(request),
@@ -139,6 +139,7 @@ async def buy_in_deal(request: Request[Any, Any, Any], deal_id: FromPath[int]) -
     if json_wanted(request):
         return Response(
             {
+                "hold_id": purchase.hold_id,
                 "order_id": purchase.order_id,
                 "deal_id": purchase.deal_id,
                 "quantity": purchase.quantity,
@@ -146,11 +147,11 @@ async def buy_in_deal(request: Request[Any, Any, Any], deal_id: FromPath[int]) -
                 "total_text": format_amount(purchase.total, purchase.currency),
                 "currency": purchase.currency,
                 "hold_expires_at": purchase.hold_expires_at.isoformat(),
-                "pay_url": f"/orders/{purchase.order_id}/pay",
+                "pay_url": purchase.pay_url,
             },
             status_code=201,
         )
-    return back_to(f"/orders/{purchase.order_id}/pay")
+    return back_to(purchase.pay_url)
 
 
 # -- the cart ----------------------------------------------------------------------------

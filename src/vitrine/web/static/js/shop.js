@@ -215,7 +215,7 @@ export function startShop(root, live, { say, formatPrice }) {
     const button = payForm.querySelector("button[type=submit]");
     button.disabled = true;
     try {
-      const outcome = await postJSON(`/orders/${current.order.order_id}/pay`, Object.fromEntries(new FormData(payForm)));
+      const outcome = await postJSON(current.order.pay_url, Object.fromEntries(new FormData(payForm)));
       if (outcome.payment_status === "requires_action") {
         said.textContent = outcome.message;
         payForm.hidden = true;
