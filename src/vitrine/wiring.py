@@ -263,7 +263,7 @@ def _commerce(
     return {
         "buying": buying,
         "carts": CartService(db),
-        "checkout": CheckoutService(db, announcer, hold=hold, buying=buying),
+        "checkout": CheckoutService(db, announcer, hold=hold, buying=buying, limiter=limiter),
         "payments": PaymentService(db, provider, announcer, buying=buying),
         "orders": OrderService(db, provider, announcer),
         "ledger": LedgerService(db),

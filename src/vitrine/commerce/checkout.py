@@ -7,6 +7,8 @@ every line is held or nothing is. Payment happens later, outside this transactio
 
 from __future__ import annotations
 
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -34,9 +36,14 @@ from vitrine.commerce.policy import BuyingPolicy
 from vitrine.commerce.reservations import take_stock
 from vitrine.core.clock import utc_now
 from vitrine.core.db import Database
-from vitrine.core.errors import Conflict, ValidationFailed
+from vitrine.core.errors import Conflict, RateLimited, Unavailable, ValidationFailed
+from vitrine.core.ratelimit import RateLimiter, seconds_text
+
+log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 40
+ORDERS_BURST = 10  # checkouts one shopper may place in a row, then
+ORDERS_WINDOW_S = 600.0  # ... one every ORDERS_WINDOW_S / ORDERS_BURST seconds (1 a minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,12 +73,14 @@ class CheckoutService:
         hold: timedelta = timedelta(minutes=10),
         buying: BuyingPolicy | None = None,
         clock: Callable[[], datetime] = utc_now,
+        limiter: RateLimiter | None = None,
     ) -> None:
         self._db = db
         self._announcer = announcer
         self._hold = hold
         self._buying = buying or BuyingPolicy()
         self._clock = clock
+        self._limiter = limiter
 
     async def summary(self, actor: Actor) -> list[MerchantSummary]:
         """The order summary: the signed-in shopper's cart grouped by merchant, with totals."""
@@ -115,6 +124,7 @@ class CheckoutService:
                 {"idempotency_key": f"Send a key of 1 to {MAX_KEY_LENGTH} characters"}
             )
         clean = address.checked()
+        await self._keep_pace(user_id)
         now = self._clock()
         expires_at = now + self._hold
         stock_left: dict[int, tuple[int | None, int]] = {}
@@ -208,6 +218,25 @@ class CheckoutService:
         for variant_id, (show_id, left) in stock_left.items():
             await self._announcer.stock_changed(show_id, variant_id, left)
         return result
+
+    async def _keep_pace(self, user_id: int) -> None:
+        """A person places a few orders in a row; a script placing hundreds holds the stock
+        from everyone else. Counted per shopper; if the limits' Redis is away, checkout goes on
+        (the orders and their stock are the database's, which is what matters here)."""
+        if self._limiter is None:
+            return
+        try:
+            wait = await self._limiter.hit(
+                f"orders:{user_id}", limit=ORDERS_BURST, window_s=ORDERS_WINDOW_S
+            )
+        except Unavailable:
+            log.warning("checkout pace not counted: the rate limits are unavailable")
+            return
+        if wait:
+            raise RateLimited(
+                f"Too many orders in a row; you can place another in {seconds_text(wait)}",
+                retry_after_s=math.ceil(wait),
+            )
 
     async def _placed(self, orders: list[Order]) -> list[PlacedOrder]:
         async with self._db.read() as session:

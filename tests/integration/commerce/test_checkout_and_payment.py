@@ -7,6 +7,7 @@ from tests.integration.commerce.shop import HOME, Shop, open_shop
 from vitrine.accounts.actor import Actor
 from vitrine.catalog.models import Product, ProductStatus
 from vitrine.commerce.address import ShippingAddress
+from vitrine.commerce.checkout import ORDERS_BURST, CheckoutService
 from vitrine.commerce.errors import (
     BuyingNotAvailable,
     PaymentDeclined,
@@ -29,7 +30,8 @@ from vitrine.commerce.models import (
 from vitrine.commerce.orders import OrderService
 from vitrine.commerce.policy import BuyingPolicy
 from vitrine.core.db import Database
-from vitrine.core.errors import Conflict, ValidationFailed
+from vitrine.core.errors import Conflict, RateLimited, ValidationFailed
+from vitrine.core.ratelimit import MemoryRateLimiter
 
 
 async def cart_checkout(
@@ -470,3 +472,28 @@ async def test_orders_left_unpaid_after_their_hold_expired_are_cancelled_later(
     assert await shop.orders.cancel_abandoned() == 1
     assert await order_status(db, order_id) == OrderStatus.CANCELLED
     assert await shop.stock() == 5
+
+
+async def test_a_shopper_placing_order_after_order_is_told_when_to_place_the_next(
+    db: Database,
+) -> None:
+    shop = await open_shop(db, stock=20)
+    shopper, other = await shop.add_shoppers(2)
+    checkout = CheckoutService(db, shop.announcer, limiter=MemoryRateLimiter())
+
+    async def place(actor: Actor, key: str) -> int:
+        await shop.carts.add(actor, shop.variant_id, quantity=1, show_id=shop.show_id)
+        (placed,) = await checkout.place_order(
+            actor, address=HOME, idempotency_key=key, platform="desktop"
+        )
+        return placed.order_id
+
+    placed = [await place(shopper, f"order-{n}") for n in range(ORDERS_BURST)]
+    with pytest.raises(RateLimited) as refused:
+        await place(shopper, "one-more")
+    other_placed = await place(other, "first")
+
+    assert len(set(placed)) == ORDERS_BURST
+    assert refused.value.detail == "Too many orders in a row; you can place another in 60 s"
+    assert refused.value.retry_after_s == 60
+    assert other_placed not in placed  # the pace is each shopper's own
