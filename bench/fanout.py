@@ -54,6 +54,7 @@ SPACING_S = 0.12  # > one tick, so every measured event leaves as its own frame
 class Plan:
     viewers: int
     processes: int
+    client_poll_us: int
     writer_threads: int
     latency_events: int
     frames: int
@@ -211,7 +212,9 @@ async def measure_edge(plan: Plan, binary: Path) -> dict[str, Any]:
     await channel.publish(SHOW, Announcement(announcement_id="0", text="warm up", at=0))
     gc.collect()
     rss_before = rss_bytes()
-    viewers = Viewers(binary, edge.port, plan.viewers, plan.processes)
+    viewers = Viewers(
+        binary, edge.port, plan.viewers, plan.processes, extra=(str(plan.client_poll_us),)
+    )
     raw_floor = RawFloor(plan.writer_threads)
     try:
         started = time.monotonic()
@@ -376,7 +379,7 @@ async def measure_asgi(plan: Plan, binary: Path) -> float:
     server = uvicorn.Server(config)
     serving = asyncio.create_task(server.serve())
     await wait_for(lambda: server.started, 30, "uvicorn to start")
-    viewers = Viewers(binary, port, plan.viewers, plan.processes)
+    viewers = Viewers(binary, port, plan.viewers, plan.processes, extra=(str(plan.client_poll_us),))
     try:
         await wait_for(lambda: len(queues) >= plan.viewers, 300, "ASGI viewers to connect")
         await asyncio.sleep(1.0)
@@ -422,6 +425,7 @@ async def run(plan: Plan) -> dict[str, Any]:
     result["vs_asgi"] = round(edge["us_per_frame"] / asgi, 3)
     result["loop"] = type(asyncio.get_running_loop()).__module__.split(".")[0]
     result["client_processes"] = plan.processes
+    result["client_poll_us"] = plan.client_poll_us
     result["writer_threads"] = plan.writer_threads
     result["cpus"] = os.cpu_count()
     # Others' work on a shared machine (this run adds about 2 while it runs).
@@ -445,6 +449,13 @@ def main() -> None:
     parser.add_argument("--viewers", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=2, help="load client processes")
     parser.add_argument(
+        "--client-poll-us",
+        type=int,
+        default=500,
+        help="how often the clients look for data, in µs (0: they sleep in epoll_wait; see\n"
+        "bench/fanout_client.c for why looking keeps the viewers' wake-ups off the edge)",
+    )
+    parser.add_argument(
         "--writer-threads",
         type=int,
         default=EdgeSettings().writer_threads,
@@ -456,6 +467,7 @@ def main() -> None:
         plan = Plan(
             viewers=min(args.viewers, 100),
             processes=1,
+            client_poll_us=args.client_poll_us,
             writer_threads=args.writer_threads,
             latency_events=3,
             frames=5,
@@ -464,10 +476,11 @@ def main() -> None:
         )
     else:
         plan = Plan(
-            args.viewers,
-            args.processes,
-            args.writer_threads,
-            latency_events=40,
+            viewers=args.viewers,
+            processes=args.processes,
+            client_poll_us=args.client_poll_us,
+            writer_threads=args.writer_threads,
+            latency_events=200,  # a p99 of 40 samples would be the single worst one
             frames=30,
             sustain_s=4.0,
             sustain_rate=200,

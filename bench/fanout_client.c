@@ -3,7 +3,14 @@
  * `"text":"E<index>T<publish monotonic ns>"`, which is searched for in the raw bytes (with a
  * small carry-over so a marker split across reads is still found). `"text":"STOP"` ends the run.
  *
- * usage: fanout_client HOST PORT PATH COUNT
+ * Waiting for data: with POLL_US > 0 the client looks every POLL_US microseconds (epoll_wait
+ * with no timeout, then a short sleep) instead of sleeping inside epoll_wait. On loopback a
+ * send runs the receiver's side in the sender's context, and when the reader sleeps in
+ * epoll_wait that includes waking it (a cross-CPU interrupt on a VM): a cost that viewers on
+ * other machines never put on the server. Polling keeps it off the edge's writes; it adds
+ * up to POLL_US to each measured delivery. POLL_US 0 sleeps in epoll_wait.
+ *
+ * usage: fanout_client HOST PORT PATH COUNT [POLL_US]
  * stdout: one JSON object {"connected":N,"events":[{"i":0,"n":…,"p50_us":…,"p99_us":…,"max_us":…}…]}
  */
 #define _GNU_SOURCE
@@ -111,9 +118,13 @@ static void open_conn(conn_t *conns, int index) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: %s HOST PORT PATH COUNT\n", argv[0]); return 2; }
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: %s HOST PORT PATH COUNT [POLL_US]\n", argv[0]);
+        return 2;
+    }
     const char *host = argv[1], *port = argv[2], *path = argv[3];
     int count = atoi(argv[4]);
+    long poll_us = argc == 6 ? atol(argv[5]) : 0;
     struct rlimit rl;
     getrlimit(RLIMIT_NOFILE, &rl);
     rl.rlim_cur = rl.rlim_max;
@@ -142,7 +153,12 @@ int main(int argc, char **argv) {
         if ((stops + closed >= count && started == count) ||
             (stop_deadline && now_ns() > stop_deadline))
             break;
-        int n = epoll_wait(ep, events, 512, 200);
+        int n = epoll_wait(ep, events, 512, poll_us ? 0 : 200);
+        if (n == 0 && poll_us) {
+            struct timespec pause = {poll_us / 1000000, (poll_us % 1000000) * 1000};
+            nanosleep(&pause, NULL);
+            continue;
+        }
         int64_t t = now_ns();
         for (int k = 0; k < n; k++) {
             int index = (int)events[k].data.u32;
