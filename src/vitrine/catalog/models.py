@@ -4,6 +4,7 @@ and CSV import jobs."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -123,3 +124,8 @@ class CatalogImport(Base):
     )
     started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utc_now)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+def variant_label(options: Mapping[str, Any] | None) -> str:
+    """How a variant is named to people: its option values ("M / Red"), or "One size"."""
+    return " / ".join(str(value) for value in (options or {}).values()) or "One size"

@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from vitrine.accounts.actor import Actor
 from vitrine.accounts.models import MerchantStatus
-from vitrine.catalog.models import ProductStatus
+from vitrine.catalog.models import ProductStatus, variant_label
 from vitrine.catalog.products import products_by_ids
 from vitrine.catalog.queries import shop_products
 from vitrine.core.errors import NotFound
@@ -85,7 +85,7 @@ async def replay_products(services: Services, card: ShowCard) -> list[ReplayProd
                 variants=tuple(
                     ReplayVariant(
                         id=variant.id,
-                        label=" / ".join(variant.options.values()) or "One size",
+                        label=variant_label(variant.options),
                         price_text=format_amount(variant.price, view.currency),
                         stock=variant.stock,
                     )

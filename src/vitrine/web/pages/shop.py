@@ -13,7 +13,7 @@ from litestar.response import Redirect, Template
 from sqlalchemy import select
 
 from vitrine.accounts.models import MerchantStatus
-from vitrine.catalog.models import Variant
+from vitrine.catalog.models import Variant, variant_label
 from vitrine.catalog.queries import ShopItem, shop_products
 from vitrine.commerce.address import ShippingAddress
 from vitrine.commerce.on_air import live_deals
@@ -79,11 +79,10 @@ async def _sheet_products(request: Request[Any, Any, Any], card: ShowCard) -> li
     currency = {item.product.id: item.product.currency for item in items}
     for variant in variants:
         code = currency[variant.product_id]
-        label = " / ".join(str(value) for value in (variant.options or {}).values())
         by_product.setdefault(variant.product_id, []).append(
             SheetVariant(
                 id=variant.id,
-                label=label or "One size",
+                label=variant_label(variant.options),
                 price_text=format_amount(variant.price, code),
                 compare_at_text=(
                     format_amount(variant.compare_at_price, code)

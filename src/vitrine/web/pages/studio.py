@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from vitrine.accounts.actor import Actor
-from vitrine.catalog.models import Product, Variant
+from vitrine.catalog.models import Product, Variant, variant_label
 from vitrine.core.errors import NotFound, ValidationFailed
 from vitrine.core.money import parse_amount
 from vitrine.live.events import LineupItem
@@ -78,9 +78,8 @@ async def deal_products(session: AsyncSession, lineup: list[LineupItem]) -> list
     ).all()
     by_product: dict[int, list[DealChoice]] = {}
     for variant in variants:
-        name = " / ".join(str(value) for value in (variant.options or {}).values())
         by_product.setdefault(variant.product_id, []).append(
-            DealChoice(variant.id, name or "One size", variant.stock)
+            DealChoice(variant.id, variant_label(variant.options), variant.stock)
         )
     return [
         DealProduct(int(item.product_id), item.title, by_product[int(item.product_id)])
